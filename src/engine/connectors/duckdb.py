@@ -1,0 +1,128 @@
+"""The embedded default source: DuckDB over a database file and/or CSV and Parquet files.
+
+`connection_config` takes `{"database": "<file.duckdb>"}` (opened read-only), and/or
+`{"files": {"<table>": "<file.csv|file.parquet>"}}` (each file exposed as a view). Every query
+passes the read-only guard and may reference only the source's own tables.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from engine.connectors.sql_build import select_statement
+from engine.connectors.sql_guard import render_read_only
+from engine.errors import ConnectorError, NotFoundError, ValidationError
+from engine.ports import RowFilter
+
+_READERS = {".csv": "read_csv_auto", ".tsv": "read_csv_auto", ".parquet": "read_parquet"}
+
+
+class DuckDBConnector:
+    dialect = "duckdb"
+
+    def __init__(self, connection_config: Mapping[str, Any]) -> None:
+        self._config = dict(connection_config)
+        self._conn: duckdb.DuckDBPyConnection | None = None
+        self._lock = threading.Lock()
+        self._tables: list[str] = []
+
+    def _connection(self) -> duckdb.DuckDBPyConnection:
+        with self._lock:
+            if self._conn is None:
+                self._conn = self._open()
+            return self._conn
+
+    def _open(self) -> duckdb.DuckDBPyConnection:
+        database = self._config.get("database")
+        files = self._config.get("files") or {}
+        if not database and not files:
+            raise ValidationError.for_field(
+                "connection_config", "give 'database' (a .duckdb file) and/or 'files'"
+            )
+        if not isinstance(files, Mapping):
+            raise ValidationError.for_field("connection_config.files", "must map table → path")
+        conn = duckdb.connect(":memory:")
+        try:
+            if database:
+                path = _existing(Path(str(database)), "connection_config.database")
+                conn.execute("ATTACH ? AS source (READ_ONLY)", [str(path)])
+                conn.execute("SET search_path = 'source.main,memory.main'")
+            for table, file in files.items():
+                self._create_view(conn, str(table), Path(str(file)))
+            self._tables = self._discover(conn)
+        except duckdb.Error as exc:
+            conn.close()
+            raise ConnectorError(f"DuckDB could not open the source: {exc}") from exc
+        return conn
+
+    @staticmethod
+    def _create_view(conn: duckdb.DuckDBPyConnection, table: str, file: Path) -> None:
+        path = _existing(file, f"connection_config.files.{table}")
+        reader = _READERS.get(path.suffix.lower())
+        if reader is None:
+            raise ValidationError.for_field(
+                f"connection_config.files.{table}", "only .csv, .tsv and .parquet files are read"
+            )
+        quoted = table.replace('"', '""')
+        literal = str(path).replace("'", "''")
+        conn.execute(f"CREATE VIEW memory.main.\"{quoted}\" AS SELECT * FROM {reader}('{literal}')")
+
+    @staticmethod
+    def _discover(conn: duckdb.DuckDBPyConnection) -> list[str]:
+        rows = conn.execute(
+            "SELECT DISTINCT table_name FROM information_schema.tables "
+            "WHERE table_schema = 'main' ORDER BY table_name"
+        ).fetchall()
+        return [str(r[0]) for r in rows]
+
+    def list_tables(self) -> list[str]:
+        self._connection()
+        return list(self._tables)
+
+    def table_schema(self, table: str) -> pa.Schema:
+        return self.read_table(table, limit=0).schema
+
+    def read_table(
+        self,
+        table: str,
+        columns: Sequence[str] | None = None,
+        where: RowFilter | None = None,
+        limit: int | None = None,
+    ) -> pa.Table:
+        if table not in self.list_tables():
+            raise NotFoundError(f"Table '{table}' is not in this source; it has: {self._tables}")
+        sql, params = select_statement(table, columns, where, limit, self.dialect)
+        return self._run(sql, params)
+
+    def query(self, sql: str, params: Sequence[Any] | None = None) -> pa.Table:
+        checked = render_read_only(sql, self.dialect, self.list_tables())
+        return self._run(checked, list(params or []))
+
+    def _run(self, sql: str, params: list[Any]) -> pa.Table:
+        cursor = self._connection().cursor()
+        try:
+            result: pa.Table = cursor.sql(sql, params=params or None).to_arrow_table()
+            return result
+        except duckdb.Error as exc:
+            raise ConnectorError(f"DuckDB query failed: {exc}") from exc
+        finally:
+            cursor.close()
+
+    def close(self) -> None:
+        with self._lock:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
+
+
+def _existing(path: Path, field: str) -> Path:
+    resolved = path.expanduser().resolve()
+    if not resolved.is_file():
+        raise ValidationError.for_field(field, f"no such file: {path}")
+    return resolved

@@ -1,0 +1,1 @@
+"""Value objects and rules of the engine: asset configuration, versions, risk levels."""

@@ -1,0 +1,131 @@
+"""An asset's definition, as the REST contract spells it, validated.
+
+Field names follow the contract (`configuration.algorithms`, `target_variable`,
+`validation_split`, …). Everything the contract leaves open has a documented default here.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+CLASSIFICATION_MODEL_TYPES = frozenset({"classification", "binary_classification", "gradient_boosting"})
+TIME_SERIES_MODEL_TYPES = frozenset({"time_series", "forecasting"})
+
+DEFAULT_RISK_THRESHOLDS = {"medium": 0.3, "high": 0.6}
+"""Probability at or above which a prediction is `medium` / `high` risk; below `medium` is `low`."""
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class EntityKey(Strict):
+    """A request field whose value identifies a row of the source table (e.g. customer_id)."""
+
+    field: str = Field(min_length=1)
+    column: str = Field(min_length=1)
+
+
+class DataSourceRef(Strict):
+    source_id: str = Field(min_length=1, max_length=128)
+    tables: list[str] = Field(default_factory=list)
+    access_level: Literal["read_only"] = "read_only"
+
+
+class Configuration(Strict):
+    model_type: str = "classification"
+    algorithms: list[str] = Field(default_factory=lambda: ["xgboost"], min_length=1)
+    features: list[str] = Field(default_factory=list)
+    target_variable: str | None = None
+    table: str | None = Field(
+        default=None, description="Training table; defaults to the first table of the first source."
+    )
+    entity_key: EntityKey | None = None
+    date_column: str | None = None
+    validation_split: float = Field(default=0.2, gt=0.0, lt=0.5)
+    cross_validation_folds: int = Field(default=5, ge=0, le=20)
+    performance_threshold: float | None = Field(default=None, ge=0.0, le=1.0)
+    hyperparameters: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    risk_thresholds: dict[str, float] = Field(default_factory=lambda: dict(DEFAULT_RISK_THRESHOLDS))
+    confidence_level: float = Field(default=0.9, ge=0.5, le=0.99)
+    key_factors: int = Field(default=5, ge=1, le=50)
+    random_state: int = 42
+    output_format: Literal["json", "csv"] = "json"
+    batch_processing: bool = True
+
+    @field_validator("algorithms")
+    @classmethod
+    def _unique_algorithms(cls, value: list[str]) -> list[str]:
+        return list(dict.fromkeys(a.strip() for a in value))
+
+    @field_validator("features")
+    @classmethod
+    def _unique_features(cls, value: list[str]) -> list[str]:
+        if len(set(value)) != len(value):
+            raise ValueError("features are listed more than once")
+        return value
+
+    @field_validator("cross_validation_folds")
+    @classmethod
+    def _folds(cls, value: int) -> int:
+        if value == 1:
+            raise ValueError("use 0 to skip cross-validation, or 2 or more folds")
+        return value
+
+    @field_validator("risk_thresholds")
+    @classmethod
+    def _risk(cls, value: dict[str, float]) -> dict[str, float]:
+        unknown = set(value) - {"medium", "high"}
+        if unknown:
+            raise ValueError(f"only 'medium' and 'high' thresholds exist, not {sorted(unknown)}")
+        merged = {**DEFAULT_RISK_THRESHOLDS, **value}
+        if not 0.0 < merged["medium"] <= merged["high"] < 1.0:
+            raise ValueError("need 0 < medium ≤ high < 1")
+        return merged
+
+    @property
+    def is_classification(self) -> bool:
+        return self.model_type in CLASSIFICATION_MODEL_TYPES
+
+
+class ValidationRules(Strict):
+    min_data_points: int = Field(default=100, ge=1)
+    required_columns: list[str] = Field(default_factory=list)
+    date_range_validation: bool = False
+
+
+class FreeTier(Strict):
+    requests: int = Field(default=0, ge=0)
+    period: Literal["daily", "monthly", "yearly"] = "monthly"
+
+
+class Pricing(Strict):
+    model: Literal["per_request"] = "per_request"
+    price: float = Field(default=0.0, ge=0.0)
+    currency: str = Field(default="USD", min_length=3, max_length=3)
+    free_tier: FreeTier = Field(default_factory=FreeTier)
+
+
+class AssetSpec(Strict):
+    """The body of "create analytics asset"."""
+
+    name: str = Field(min_length=1, max_length=200)
+    description: str = ""
+    category: str = "machine_learning"
+    subcategory: str | None = None
+    data_sources: list[DataSourceRef] = Field(min_length=1)
+    configuration: Configuration = Field(default_factory=Configuration)
+    validation_rules: ValidationRules = Field(default_factory=ValidationRules)
+    pricing: Pricing = Field(default_factory=Pricing)
+    webhooks: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _target_for_classifiers(self) -> AssetSpec:
+        config = self.configuration
+        if config.is_classification and not config.target_variable:
+            raise ValueError("configuration.target_variable is required for classification")
+        if config.target_variable and config.target_variable in config.features:
+            raise ValueError("the target_variable cannot also be a feature")
+        return self

@@ -1,0 +1,127 @@
+"""How assets are shown: the contract's list item and detail shapes, from stored rows."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from engine.domain.asset_config import AssetSpec
+from engine.service.context import Context
+
+_CLASSIFICATION_METRICS = ("accuracy", "precision", "recall", "f1_score", "auc_roc")
+_JSON_TYPES = {"numeric": "number", "boolean": "boolean", "categorical": "string"}
+
+
+def endpoint_url(ctx: Context, asset_id: str) -> str:
+    return f"{ctx.settings.public_base_url}/analytics/assets/{asset_id}/execute"
+
+
+def probability_field(target: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "_", target.lower()).strip("_") + "_probability"
+
+
+def _active_metrics(ctx: Context, company: str, row: dict[str, Any]) -> dict[str, Any]:
+    if not row["active_version"]:
+        return {}
+    version = ctx.store.get_version(company, row["asset_id"], row["active_version"])
+    return dict(version["metrics"])
+
+
+def _usage(ctx: Context, company: str, asset_id: str) -> dict[str, Any]:
+    return ctx.store.execution_stats(company, asset_id)
+
+
+def asset_summary(ctx: Context, company: str, row: dict[str, Any]) -> dict[str, Any]:
+    spec = row["spec"]
+    metrics = _active_metrics(ctx, company, row)
+    usage = _usage(ctx, company, row["asset_id"])
+    performance: dict[str, Any] = {k: round(metrics[k], 4) for k in ("accuracy", "auc_roc") if k in metrics}
+    performance["avg_response_time"] = _round(usage["avg_latency_ms"])
+    performance["total_requests"] = usage["total_requests"]
+    return {
+        "asset_id": row["asset_id"],
+        "name": row["name"],
+        "description": spec.get("description", ""),
+        "status": row["status"],
+        "category": row["category"],
+        "data_sources": [ref["source_id"] for ref in spec["data_sources"]],
+        "created_at": row["created_at"],
+        "updated_at": row["updated_at"],
+        "version": row["version"],
+        "active_version": row["active_version"],
+        "performance_metrics": performance,
+    }
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(float(value), 3)
+
+
+def asset_details(ctx: Context, company: str, row: dict[str, Any]) -> dict[str, Any]:
+    spec = AssetSpec.model_validate(row["spec"])
+    metrics = _active_metrics(ctx, company, row)
+    usage = _usage(ctx, company, row["asset_id"])
+    sources = []
+    for ref in spec.data_sources:
+        source = ctx.store.get_source(company, ref.source_id)
+        sources.append(
+            {
+                "source_id": ref.source_id,
+                "name": source["name"],
+                "type": source["type"],
+                "tables": ref.tables,
+                "connection_status": source["status"],
+                "last_sync": source["last_validated"],
+            }
+        )
+    performance = {k: round(metrics[k], 4) for k in _CLASSIFICATION_METRICS if k in metrics}
+    performance["avg_response_time"] = _round(usage["avg_latency_ms"])
+    return {
+        "asset_id": row["asset_id"],
+        "name": spec.name,
+        "description": spec.description,
+        "status": row["status"],
+        "category": spec.category,
+        "subcategory": spec.subcategory or ("classification" if spec.configuration.is_classification else spec.configuration.model_type),
+        "version": row["version"],
+        "active_version": row["active_version"],
+        "created_at": row["created_at"],
+        "updated_at": row["updated_at"],
+        "data_sources": sources,
+        "configuration": spec.configuration.model_dump(mode="json"),
+        "validation_rules": spec.validation_rules.model_dump(mode="json"),
+        "pricing": spec.pricing.model_dump(mode="json"),
+        "api_specification": api_specification(ctx, row, spec),
+        "performance_metrics": performance,
+        "usage_statistics": {
+            "total_requests": usage["total_requests"],
+            "unique_customers": usage["unique_customers"],
+        },
+    }
+
+
+def api_specification(ctx: Context, row: dict[str, Any], spec: AssetSpec) -> dict[str, Any]:
+    config = spec.configuration
+    inputs: dict[str, Any] = {}
+    if config.entity_key:
+        inputs[config.entity_key.field] = "string"
+    if row["active_version"]:
+        model, _ = ctx.models.get(row["asset_id"], row["active_version"])
+        for feature in model.encoder.specs_:
+            inputs[feature.name] = _JSON_TYPES[feature.kind]
+    else:
+        inputs.update({name: "any" for name in config.features})
+    inputs.update({"include_confidence_interval": "boolean", "include_feature_importance": "boolean"})
+    outputs: dict[str, Any] = {}
+    if config.entity_key:
+        outputs[config.entity_key.field] = "string"
+    target = config.target_variable or "target"
+    outputs.update(
+        {
+            probability_field(target): "float",
+            "risk_level": "string",
+            "confidence_interval": "object",
+            "key_factors": "array",
+        }
+    )
+    return {"endpoint": endpoint_url(ctx, row["asset_id"]), "methods": ["POST"], "input_schema": inputs, "output_schema": outputs}

@@ -1,0 +1,24 @@
+"""The ports every use case works through, assembled once by `bootstrap`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from engine.artifacts import FilesystemArtifactStore
+from engine.ports import Connector
+from engine.service.execution_log import ExecutionLog
+from engine.service.model_cache import ModelCache
+from engine.settings import Settings
+from engine.store import SqlMetadataStore
+
+
+@dataclass
+class Context:
+    settings: Settings
+    store: SqlMetadataStore
+    artifacts: FilesystemArtifactStore
+    models: ModelCache
+    executions: ExecutionLog
+    connectors: dict[tuple[str, str], Connector] = field(default_factory=dict)
+    serving: dict[tuple[str, str, str], Any] = field(default_factory=dict)

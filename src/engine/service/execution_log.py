@@ -1,0 +1,59 @@
+"""Executions recorded off the hot path: appended to a buffer, written in batches by a
+background thread (and on close), so scoring never waits for the database."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any
+
+from engine.store import SqlMetadataStore
+
+log = logging.getLogger(__name__)
+
+
+class ExecutionLog:
+    def __init__(self, store: SqlMetadataStore, flush_seconds: float = 0.5, max_buffer: int = 5000) -> None:
+        self._store = store
+        self._flush_seconds = flush_seconds
+        self._max_buffer = max_buffer
+        self._buffer: list[dict[str, Any]] = []
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._closed = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def record(self, row: dict[str, Any]) -> None:
+        with self._lock:
+            self._buffer.append(row)
+            full = len(self._buffer) >= self._max_buffer
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="execution-log", daemon=True)
+                self._thread.start()
+        if full:
+            self._wake.set()
+
+    def _run(self) -> None:
+        while not self._closed.is_set():
+            self._wake.wait(self._flush_seconds)
+            self._wake.clear()
+            self.flush()
+
+    def flush(self) -> None:
+        with self._lock:
+            rows, self._buffer = self._buffer, []
+        if not rows:
+            return
+        try:
+            self._store.add_executions(rows)
+        except Exception:  # the ledger must never take serving down; keep rows for the next try
+            log.exception("could not write %d execution records; will retry", len(rows))
+            with self._lock:
+                self._buffer[:0] = rows
+
+    def close(self) -> None:
+        self._closed.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        self.flush()

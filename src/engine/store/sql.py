@@ -1,0 +1,279 @@
+"""The metadata store on SQLAlchemy Core: SQLite under ENGINE_HOME by default, any SQLAlchemy
+URL (PostgreSQL for several workers) otherwise. Every read and write is scoped by company, so a
+company never sees another's rows, whatever id it asks for."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, delete, event, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from engine.errors import ConflictError, NotFoundError
+from engine.store import schema as t
+
+Row = dict[str, Any]
+_ASSET_SORTS = {
+    "created_at": t.assets.c.created_at,
+    "updated_at": t.assets.c.updated_at,
+    "name": t.assets.c.name,
+}
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+class SqlMetadataStore:
+    def __init__(self, url: str) -> None:
+        is_sqlite = url.startswith("sqlite")
+        self._db: Engine = create_engine(
+            url,
+            connect_args={"check_same_thread": False} if is_sqlite else {},
+            pool_pre_ping=not is_sqlite,
+        )
+        if is_sqlite:
+            event.listen(self._db, "connect", _sqlite_pragmas)
+        t.metadata.create_all(self._db)
+
+    def close(self) -> None:
+        self._db.dispose()
+
+    # data sources ----------------------------------------------------------------------------
+    def add_source(self, row: Row) -> None:
+        try:
+            with self._db.begin() as conn:
+                conn.execute(insert(t.data_sources).values(**row))
+        except IntegrityError as exc:
+            raise ConflictError(f"A data source '{row['source_id']}' already exists.") from exc
+
+    def get_source(self, company: str, source_id: str) -> Row:
+        with self._db.connect() as conn:
+            found = conn.execute(
+                select(t.data_sources).where(
+                    t.data_sources.c.company == company, t.data_sources.c.source_id == source_id
+                )
+            ).mappings().first()
+        if found is None:
+            raise NotFoundError(f"No data source '{source_id}'.")
+        return dict(found)
+
+    def list_sources(self, company: str, **filters: Any) -> list[Row]:
+        query = select(t.data_sources).where(t.data_sources.c.company == company)
+        for key, value in filters.items():
+            if value is not None:
+                query = query.where(t.data_sources.c[key] == value)
+        with self._db.connect() as conn:
+            rows = conn.execute(query.order_by(t.data_sources.c.created_at)).mappings().all()
+        return [dict(r) for r in rows]
+
+    def update_source(self, company: str, source_id: str, values: Mapping[str, Any]) -> None:
+        with self._db.begin() as conn:
+            conn.execute(
+                update(t.data_sources)
+                .where(t.data_sources.c.company == company, t.data_sources.c.source_id == source_id)
+                .values(**values)
+            )
+
+    def assets_of_source(self, company: str, source_id: str) -> list[str]:
+        with self._db.connect() as conn:
+            rows = conn.execute(
+                select(t.asset_sources.c.asset_id).where(
+                    t.asset_sources.c.company == company, t.asset_sources.c.source_id == source_id
+                )
+            ).all()
+        return sorted(r[0] for r in rows)
+
+    # assets ----------------------------------------------------------------------------------
+    def add_asset(self, row: Row, source_ids: Iterable[str]) -> None:
+        with self._db.begin() as conn:
+            conn.execute(insert(t.assets).values(**row))
+            self._link_sources(conn, row["company"], row["asset_id"], source_ids)
+
+    @staticmethod
+    def _link_sources(conn: Any, company: str, asset_id: str, source_ids: Iterable[str]) -> None:
+        conn.execute(delete(t.asset_sources).where(t.asset_sources.c.asset_id == asset_id))
+        for source_id in dict.fromkeys(source_ids):
+            conn.execute(
+                insert(t.asset_sources).values(company=company, asset_id=asset_id, source_id=source_id)
+            )
+
+    def get_asset(self, company: str, asset_id: str) -> Row:
+        with self._db.connect() as conn:
+            found = conn.execute(
+                select(t.assets).where(t.assets.c.company == company, t.assets.c.asset_id == asset_id)
+            ).mappings().first()
+        if found is None:
+            raise NotFoundError(f"No analytics asset '{asset_id}'.")
+        return dict(found)
+
+    def list_assets(
+        self,
+        company: str,
+        *,
+        status: str | None = None,
+        category: str | None = None,
+        data_source: str | None = None,
+        sort: str = "created_at",
+        limit: int = 50,
+        offset: int = 0,
+    ) -> tuple[list[Row], dict[str, int]]:
+        """Return one page of assets and the counts (total and per status) of the whole filter."""
+        query = select(t.assets).where(t.assets.c.company == company)
+        if category is not None:
+            query = query.where(t.assets.c.category == category)
+        if data_source is not None:
+            linked = select(t.asset_sources.c.asset_id).where(
+                t.asset_sources.c.company == company, t.asset_sources.c.source_id == data_source
+            )
+            query = query.where(t.assets.c.asset_id.in_(linked))
+        by_status = query.with_only_columns(t.assets.c.status, func.count()).group_by(t.assets.c.status)
+        if status is not None:
+            query = query.where(t.assets.c.status == status)
+        total = query.with_only_columns(func.count())
+        order = _ASSET_SORTS[sort]
+        page = query.order_by(order, t.assets.c.asset_id).limit(limit).offset(offset)
+        with self._db.connect() as conn:
+            rows = [dict(r) for r in conn.execute(page).mappings().all()]
+            counts = {str(s): int(n) for s, n in conn.execute(by_status).all()}
+            counts["total"] = int(conn.execute(total).scalar_one())
+        return rows, counts
+
+    def source_ids_of_asset(self, company: str, asset_id: str) -> list[str]:
+        with self._db.connect() as conn:
+            rows = conn.execute(
+                select(t.asset_sources.c.source_id).where(
+                    t.asset_sources.c.company == company, t.asset_sources.c.asset_id == asset_id
+                )
+            ).all()
+        return [r[0] for r in rows]
+
+    def update_asset(
+        self, company: str, asset_id: str, values: Mapping[str, Any], source_ids: Iterable[str] | None = None
+    ) -> None:
+        with self._db.begin() as conn:
+            result = conn.execute(
+                update(t.assets)
+                .where(t.assets.c.company == company, t.assets.c.asset_id == asset_id)
+                .values(**values)
+            )
+            if result.rowcount == 0:
+                raise NotFoundError(f"No analytics asset '{asset_id}'.")
+            if source_ids is not None:
+                self._link_sources(conn, company, asset_id, source_ids)
+
+    def delete_asset(self, company: str, asset_id: str) -> None:
+        with self._db.begin() as conn:
+            for table in (t.asset_sources, t.versions, t.jobs, t.executions):
+                conn.execute(delete(table).where(table.c.company == company, table.c.asset_id == asset_id))
+            conn.execute(delete(t.assets).where(t.assets.c.company == company, t.assets.c.asset_id == asset_id))
+
+    # versions and the active pointer ---------------------------------------------------------
+    def add_version(self, row: Row) -> None:
+        try:
+            with self._db.begin() as conn:
+                conn.execute(insert(t.versions).values(**row))
+        except IntegrityError as exc:
+            raise ConflictError(f"Version {row['version']} already exists.") from exc
+
+    def list_versions(self, company: str, asset_id: str) -> list[Row]:
+        with self._db.connect() as conn:
+            rows = conn.execute(
+                select(t.versions)
+                .where(t.versions.c.company == company, t.versions.c.asset_id == asset_id)
+                .order_by(t.versions.c.created_at.desc())
+            ).mappings().all()
+        return [dict(r) for r in rows]
+
+    def get_version(self, company: str, asset_id: str, version: str) -> Row:
+        with self._db.connect() as conn:
+            found = conn.execute(
+                select(t.versions).where(
+                    t.versions.c.company == company,
+                    t.versions.c.asset_id == asset_id,
+                    t.versions.c.version == version,
+                )
+            ).mappings().first()
+        if found is None:
+            raise NotFoundError(f"Asset '{asset_id}' has no version {version}.")
+        return dict(found)
+
+    def activate(self, company: str, asset_id: str, version: str, at: str) -> str | None:
+        """Point the asset at `version` in one transaction; return the previously active one."""
+        with self._db.begin() as conn:
+            asset = conn.execute(
+                select(t.assets.c.active_version).where(
+                    t.assets.c.company == company, t.assets.c.asset_id == asset_id
+                )
+            ).first()
+            if asset is None:
+                raise NotFoundError(f"No analytics asset '{asset_id}'.")
+            previous: str | None = asset[0]
+            scoped = (t.versions.c.company == company, t.versions.c.asset_id == asset_id)
+            if previous and previous != version:
+                conn.execute(
+                    update(t.versions).where(*scoped, t.versions.c.version == previous).values(status="deprecated")
+                )
+            conn.execute(
+                update(t.versions)
+                .where(*scoped, t.versions.c.version == version)
+                .values(status="active", deployment_date=at)
+            )
+            conn.execute(
+                update(t.assets)
+                .where(t.assets.c.company == company, t.assets.c.asset_id == asset_id)
+                .values(active_version=version, updated_at=at)
+            )
+        return previous
+
+    def active_version(self, company: str, asset_id: str) -> str | None:
+        with self._db.connect() as conn:
+            found = conn.execute(
+                select(t.assets.c.active_version).where(
+                    t.assets.c.company == company, t.assets.c.asset_id == asset_id
+                )
+            ).first()
+        if found is None:
+            raise NotFoundError(f"No analytics asset '{asset_id}'.")
+        return found[0]
+
+    # jobs ------------------------------------------------------------------------------------
+    def add_job(self, row: Row) -> None:
+        with self._db.begin() as conn:
+            conn.execute(insert(t.jobs).values(**row))
+
+    def update_job(self, job_id: str, values: Mapping[str, Any]) -> None:
+        with self._db.begin() as conn:
+            conn.execute(update(t.jobs).where(t.jobs.c.job_id == job_id).values(**values))
+
+    def get_job(self, company: str, job_id: str) -> Row:
+        with self._db.connect() as conn:
+            found = conn.execute(
+                select(t.jobs).where(t.jobs.c.company == company, t.jobs.c.job_id == job_id)
+            ).mappings().first()
+        if found is None:
+            raise NotFoundError(f"No job '{job_id}'.")
+        return dict(found)
+
+    # executions ------------------------------------------------------------------------------
+    def add_executions(self, rows: list[Row]) -> None:
+        if rows:
+            with self._db.begin() as conn:
+                conn.execute(insert(t.executions), rows)
+
+    def execution_stats(self, company: str, asset_id: str) -> Row:
+        with self._db.connect() as conn:
+            found = conn.execute(
+                select(
+                    func.count(),
+                    func.avg(t.executions.c.latency_ms),
+                    func.count(func.distinct(t.executions.c.customer_id)),
+                ).where(t.executions.c.company == company, t.executions.c.asset_id == asset_id)
+            ).first()
+        count, avg_latency, customers = found if found is not None else (0, None, 0)
+        return {"total_requests": int(count), "avg_latency_ms": avg_latency, "unique_customers": int(customers)}
