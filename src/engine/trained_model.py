@@ -34,13 +34,23 @@ class TrainedModel:
         lower, upper = self.interval.bounds(p)
         return p, lower, upper
 
+    def predict_explained(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Probabilities, interval bounds and per-feature contributions in one pass where the
+        algorithm can give both from one computation."""
+        both = getattr(self.classifier, "proba_and_contributions", None)
+        if both is not None:
+            p, per_column = both(x)
+        else:
+            p, per_column = self.classifier.predict_proba(x), self.classifier.contributions(x)
+        lower, upper = self.interval.bounds(p)
+        return p, lower, upper, self._per_feature(per_column)
+
     def feature_contributions(self, x: np.ndarray) -> np.ndarray:
         """Signed contributions per feature (columns summed back into their feature)."""
-        per_column = self.classifier.contributions(x)[:, :-1]
-        n_features = len(self.encoder.specs_)
-        out = np.zeros((len(x), n_features))
-        np.add.at(out.T, self.encoder.groups_, per_column.T)
-        return out
+        return self._per_feature(self.classifier.contributions(x))
+
+    def _per_feature(self, contributions: np.ndarray) -> np.ndarray:
+        return np.asarray(contributions[:, :-1] @ self.encoder.group_matrix_)
 
     def write_payload(self, directory: Path) -> None:
         self.classifier.save(directory)

@@ -9,6 +9,8 @@ import numpy as np
 
 from engine.algorithms.base import require_fitted
 
+SMALL_INPUT_ROWS = 64
+
 _DEFAULTS: dict[str, Any] = {
     # Shallow, slow-learning trees: on Telco they beat xgboost's own defaults by ~0.02 ROC AUC.
     "n_estimators": 300,
@@ -45,6 +47,18 @@ class XGBoostClassifier:
         self.random_state = random_state
         self.params = {**_DEFAULTS, **params}
         self.booster_: Any = None
+        self._single_thread: Any = None
+
+    def _booster_for(self, rows: int) -> Any:
+        """A one-thread copy for small inputs: spinning up the thread pool costs more than a
+        few rows take, and its p99 under load is tens of milliseconds."""
+        require_fitted(self, "booster_")
+        if rows > SMALL_INPUT_ROWS:
+            return self.booster_
+        if self._single_thread is None:
+            self._single_thread = self.booster_.copy()
+            self._single_thread.set_param("nthread", 1)
+        return self._single_thread
 
     def get_params(self) -> dict[str, Any]:
         return {**self.params, "random_state": self.random_state}
@@ -61,18 +75,25 @@ class XGBoostClassifier:
         )
         model.fit(x, y)
         self.booster_ = model.get_booster()
+        self._single_thread = None
         return self
 
     def predict_proba(self, x: np.ndarray) -> np.ndarray:
-        require_fitted(self, "booster_")
-        return np.asarray(self.booster_.inplace_predict(x), dtype=np.float64)
+        booster = self._booster_for(len(x))
+        return np.asarray(booster.inplace_predict(x, validate_features=False), dtype=np.float64)
 
     def contributions(self, x: np.ndarray) -> np.ndarray:
         import xgboost
 
-        require_fitted(self, "booster_")
-        matrix = xgboost.DMatrix(x)
-        return np.asarray(self.booster_.predict(matrix, pred_contribs=True), dtype=np.float64)
+        booster = self._booster_for(len(x))
+        matrix = xgboost.DMatrix(x, nthread=1 if len(x) <= SMALL_INPUT_ROWS else -1)
+        values = booster.predict(matrix, pred_contribs=True, validate_features=False)
+        return np.asarray(values, dtype=np.float64)
+
+    def proba_and_contributions(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """One tree walk for both: the contributions add up to the margin."""
+        contributions = self.contributions(x)
+        return 1.0 / (1.0 + np.exp(-contributions.sum(axis=1))), contributions
 
     def save(self, directory: Path) -> None:
         require_fitted(self, "booster_")

@@ -16,6 +16,8 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from engine.errors import FieldProblem, ValidationError
 
@@ -148,6 +150,20 @@ def category_column(column: pd.Series) -> np.ndarray:
     return text.fillna(MISSING).replace("", MISSING).to_numpy(dtype=object)
 
 
+def category_codes(column: pd.Series, categories: pa.Array) -> np.ndarray:
+    """Position of each value in `categories` (-1 when unseen), normalised as in training;
+    computed with Arrow kernels, which are an order of magnitude faster than pandas' map."""
+    if pd.api.types.is_bool_dtype(column):
+        values = pa.array(category_column(column), pa.string())
+    else:
+        values = pa.array(column.astype("string"), pa.string(), from_pandas=True)
+        values = pc.utf8_trim_whitespace(values)
+        values = pc.if_else(pc.equal(values, ""), MISSING, values)
+        values = pc.fill_null(values, MISSING)
+    codes = pc.fill_null(pc.index_in(values, value_set=categories), -1)
+    return np.asarray(codes.to_numpy(zero_copy_only=False), dtype=np.intp)
+
+
 class FeatureEncoder:
     """Fit on a training frame; then encode frames or request records into a float matrix."""
 
@@ -199,18 +215,21 @@ class FeatureEncoder:
                 self.columns_.append(spec.name)
                 groups.append(i)
         self.groups_ = np.asarray(groups, dtype=np.intp)
+        self.group_matrix_ = np.zeros((len(groups), len(self.specs_)))
+        self.group_matrix_[np.arange(len(groups)), self.groups_] = 1.0
+        self._category_arrays = [pa.array(s.categories, pa.string()) for s in self.specs_]
         self.feature_names_ = [s.name for s in self.specs_]
 
     # encoding --------------------------------------------------------------------------------
     def encode_frame(self, frame: pd.DataFrame) -> np.ndarray:
         """Vectorized encoding of a whole frame (training, batch scoring)."""
         out = np.zeros((len(frame), len(self.columns_)), dtype=np.float64)
-        for spec, offset, index in zip(self.specs_, self._offsets, self._category_index, strict=True):
+        for spec, offset, categories in zip(self.specs_, self._offsets, self._category_arrays, strict=True):
             column = frame[spec.name]
             if spec.kind == "categorical":
-                codes = pd.Series(category_column(column)).map(index).to_numpy(dtype=float)
-                rows = np.flatnonzero(~np.isnan(codes))
-                out[rows, offset + codes[rows].astype(np.intp)] = 1.0
+                codes = category_codes(column, categories)
+                rows = np.flatnonzero(codes >= 0)
+                out[rows, offset + codes[rows]] = 1.0
                 continue
             values = bool_column(column) if spec.kind == "boolean" else numeric_column(column)[0]
             out[:, offset] = np.where(np.isnan(values), spec.median, values)

@@ -158,11 +158,12 @@ def execute(ctx: Context, company: str, asset_id: str, request: Mapping[str, Any
         problems = [FieldProblem(f"input_data.{p.field}", p.problem) for p in encoder.encode_record(values, row[0])]
     if problems:
         raise ValidationError("Invalid input_data: " + "; ".join(f"{p.field}: {p.problem}" for p in problems[:5]), problems)
-    p, lower, upper = serve.model.predict(row)
     factors = None
     if params.include_feature_importance and output.format == "detailed":
-        top_k = params.max_key_factors or serve.config.key_factors
-        factors = _key_factors(serve, serve.model.feature_contributions(row)[0], top_k)
+        p, lower, upper, contributions = serve.model.predict_explained(row)
+        factors = _key_factors(serve, contributions[0], params.max_key_factors or serve.config.key_factors)
+    else:
+        p, lower, upper = serve.model.predict(row)
     execution_id = new_id("exec")
     response: dict[str, Any] = {"execution_id": execution_id, "asset_id": asset_id}
     customer = extras.get("customer_id") or (extras.get(serve.config.entity_key.field) if serve.config.entity_key else None)
@@ -221,10 +222,11 @@ def execute_batch(
     upper = np.zeros(len(records))
     contributions = None
     if ok.any():
-        p[ok], lower[ok], upper[ok] = serve.model.predict(matrix[ok])
         if params.include_feature_importance:
             contributions = np.zeros((len(records), len(encoder.specs_)))
-            contributions[ok] = serve.model.feature_contributions(matrix[ok])
+            p[ok], lower[ok], upper[ok], contributions[ok] = serve.model.predict_explained(matrix[ok])
+        else:
+            p[ok], lower[ok], upper[ok] = serve.model.predict(matrix[ok])
     top_k = params.max_key_factors or serve.config.key_factors
     results = []
     for i, record in enumerate(records):

@@ -1,0 +1,218 @@
+"""Commands of `python -m engine`. Errors print as one line on stderr with a non-zero exit."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+from engine.api import Engine
+from engine.cli import files
+from engine.errors import EngineError
+from engine.service.asset_views import probability_field
+from engine.training import STEPS
+
+@click.group(help="Analytics execution engine: connect sources, train assets, execute them.")
+def app() -> None:
+    pass
+
+
+@app.group("sources")
+def sources_app() -> None:
+    """Data sources."""
+
+
+@app.group("assets")
+def assets_app() -> None:
+    """Analytics assets."""
+
+
+err = Console(stderr=True)
+company_option = click.option("--company", envvar="ENGINE_COMPANY", default="default", show_default=True,
+                              help="Company (tenant) to act for.")
+
+
+def _print(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
+
+
+@contextmanager
+def _engine() -> Iterator[Engine]:
+    engine = Engine.open()
+    try:
+        yield engine
+    finally:
+        engine.close()
+
+
+def training_progress(console: Console) -> tuple[Progress, Any]:
+    bar = Progress(TextColumn("{task.description:<20}"), BarColumn(), TextColumn("{task.fields[message]}"),
+                   TimeElapsedColumn(), console=console, transient=False)
+    tasks = {step: bar.add_task(step, total=1.0, message="", visible=False) for step in STEPS}
+
+    def update(step: str, done: float, message: str) -> None:
+        bar.update(tasks[step], completed=done, message=message, visible=True)
+
+    return bar, update
+
+
+@sources_app.command("connect")
+@click.argument("file")
+@company_option
+def sources_connect(file: str, company: str) -> None:
+    """Connect a data source (runs its connection test)."""
+    with _engine() as engine:
+        _print(engine.connect_source(company, files.read_document(file)))
+
+
+@sources_app.command("list")
+@company_option
+@click.option("--type", "type_", help="Filter by source type.")
+@click.option("--status", help="Filter by connection status.")
+def sources_list(company: str, type_: str | None, status: str | None) -> None:
+    """List data sources."""
+    with _engine() as engine:
+        items, meta = engine.list_sources(company, type=type_, status=status)
+        _print({"data": items, "meta": meta})
+
+
+@assets_app.command("create")
+@click.argument("file")
+@company_option
+def assets_create(file: str, company: str) -> None:
+    """Create an analytics asset (status draft, version 1.0.0)."""
+    with _engine() as engine:
+        _print(engine.create_asset(company, files.read_document(file)))
+
+
+@assets_app.command("list")
+@company_option
+@click.option("--status")
+@click.option("--category")
+@click.option("--data-source")
+@click.option("--sort", default="created_at", show_default=True)
+@click.option("--limit", default=50, show_default=True)
+@click.option("--offset", default=0, show_default=True)
+def assets_list(company: str, status: str | None, category: str | None, data_source: str | None,
+                sort: str, limit: int, offset: int) -> None:
+    """List analytics assets."""
+    with _engine() as engine:
+        items, meta = engine.list_assets(company, status=status, category=category, data_source=data_source,
+                                         sort=sort, limit=limit, offset=offset)
+        _print({"data": items, "meta": meta})
+
+
+@assets_app.command("show")
+@click.argument("asset_id")
+@company_option
+def assets_show(asset_id: str, company: str) -> None:
+    """Show an asset's details."""
+    with _engine() as engine:
+        _print(engine.get_asset(company, asset_id))
+
+
+@assets_app.command("update")
+@click.argument("asset_id")
+@click.argument("file")
+@company_option
+def assets_update(asset_id: str, file: str, company: str) -> None:
+    """Update an asset (PATCH semantics)."""
+    with _engine() as engine:
+        _print(engine.update_asset(company, asset_id, files.read_document(file)))
+
+
+@assets_app.command("delete")
+@click.argument("asset_id")
+@company_option
+@click.option("--permanent", is_flag=True, help="Remove the asset and its artifacts.")
+def assets_delete(asset_id: str, company: str, permanent: bool) -> None:
+    """Archive an asset, or delete it permanently."""
+    with _engine() as engine:
+        engine.delete_asset(company, asset_id, permanent)
+        err.print(f"{asset_id} {'deleted' if permanent else 'archived'}")
+
+
+@app.command()
+@click.argument("asset_id")
+@company_option
+@click.option("--no-activate", is_flag=True, help="Store the version without activating it.")
+def train(asset_id: str, company: str, no_activate: bool) -> None:
+    """Train an asset into a new version, showing progress."""
+    with _engine() as engine:
+        bar, update = training_progress(err)
+        with bar:
+            result = engine.train(company, asset_id, update, activate=not no_activate)
+        _print(result)
+
+
+@app.command()
+@click.argument("asset_id")
+@company_option
+def versions(asset_id: str, company: str) -> None:
+    """List an asset's versions."""
+    with _engine() as engine:
+        items, meta = engine.list_versions(company, asset_id)
+        _print({"data": items, "meta": meta})
+
+
+@app.command()
+@click.argument("asset_id")
+@click.argument("version")
+@company_option
+def deploy(asset_id: str, version: str, company: str) -> None:
+    """Make a version the active one."""
+    with _engine() as engine:
+        _print(engine.deploy(company, asset_id, version))
+
+
+@app.command()
+@click.argument("asset_id")
+@click.option("--input", "-i", "input_path", required=True, help="JSON or CSV file of records, or - for stdin.")
+@company_option
+@click.option("--input-format", type=click.Choice(["json", "csv"]), help="Default: by file suffix.")
+@click.option("--output-format", type=click.Choice(["json", "csv"]), default="json", show_default=True)
+def predict(asset_id: str, input_path: str, company: str, input_format: str | None, output_format: str) -> None:
+    """Execute an asset's active version on one record or many."""
+    records, single = files.read_records(input_path, input_format)
+    with _engine() as engine:
+        if single and output_format == "json":
+            _print(engine.execute(company, asset_id, records[0]))
+            return
+        batch = engine.execute_batch(company, asset_id, records)
+        if output_format == "csv":
+            target = engine.get_asset(company, asset_id)["configuration"]["target_variable"]
+            sys.stdout.write(files.write_csv(batch["results"], probability_field(target)))
+        else:
+            _print(batch)
+
+
+@app.command()
+@click.option("--home", help="ENGINE_HOME for the demo (default: the current one).")
+def demo(home: str | None) -> None:
+    """Train and execute a churn classifier on the bundled IBM Telco data, end to end."""
+    from engine.cli.demo import run_demo
+
+    run_demo(home)
+
+
+def run(argv: Sequence[str]) -> int:
+    try:
+        app(args=list(argv), prog_name="python -m engine", standalone_mode=False)
+    except EngineError as exc:
+        err.print(f"error: {exc.message}", markup=False, highlight=False, soft_wrap=True, style="red")
+        return 1
+    except click.exceptions.Abort:
+        err.print("aborted")
+        return 130
+    except click.ClickException as exc:
+        exc.show()
+        return exc.exit_code
+    except click.exceptions.Exit as exc:
+        return exc.exit_code
+    return 0

@@ -1,0 +1,39 @@
+"""The bundled demo: IBM Telco Customer Churn (Apache-2.0, see data/LICENSE-telco.txt)."""
+
+from pathlib import Path
+
+DATA = Path(__file__).parent / "data" / "telco_customer_churn.csv"
+
+FEATURES = [
+    "gender", "SeniorCitizen", "Partner", "Dependents", "tenure", "PhoneService", "MultipleLines",
+    "InternetService", "OnlineSecurity", "OnlineBackup", "DeviceProtection", "TechSupport",
+    "StreamingTV", "StreamingMovies", "Contract", "PaperlessBilling", "PaymentMethod",
+    "MonthlyCharges", "TotalCharges",
+]
+
+
+def source_body() -> dict[str, object]:
+    return {
+        "name": "Telco customers",
+        "type": "duckdb",
+        "connection_config": {"files": {"customers": str(DATA)}},
+        "validation_query": "SELECT COUNT(*) FROM customers",
+    }
+
+
+def asset_body(source_id: str, algorithms: list[str] | None = None) -> dict[str, object]:
+    return {
+        "name": "Customer Churn Predictor",
+        "description": "Probability that a telco customer churns, with key factors.",
+        "category": "machine_learning",
+        "data_sources": [{"source_id": source_id, "tables": ["customers"], "access_level": "read_only"}],
+        "configuration": {
+            "model_type": "classification",
+            "algorithms": algorithms or ["xgboost", "logistic_regression"],
+            "features": FEATURES,
+            "target_variable": "Churn",
+            "entity_key": {"field": "customer_id", "column": "customerID"},
+        },
+        "validation_rules": {"min_data_points": 1000, "required_columns": ["customerID", "Churn"]},
+        "pricing": {"model": "per_request", "price": 0.05, "currency": "USD", "free_tier": {"requests": 50, "period": "monthly"}},
+    }
