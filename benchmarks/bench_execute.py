@@ -65,25 +65,45 @@ def main() -> None:
         model, _ = engine.context.models.get(asset_id, trained["model_version"])
         encoded_row = model.encoder.encode_frame(frame.iloc[:1])
         classifier = xgboost.XGBClassifier()
-        classifier.load_model(str(Path(home) / "models" / asset_id / trained["model_version"] / "model.ubj"))
+        classifier.load_model(
+            str(Path(home) / "models" / asset_id / trained["model_version"] / "model.ubj")
+        )
 
         engine_ms = timings(lambda: engine.execute(COMPANY, asset_id, request), args.single)
         xgb_ms = timings(lambda: classifier.predict_proba(encoded_row), args.single)
 
-        big = pd.concat([frame] * (args.batch_rows // len(frame) + 1), ignore_index=True).iloc[: args.batch_rows]
+        big = pd.concat([frame] * (args.batch_rows // len(frame) + 1), ignore_index=True).iloc[
+            : args.batch_rows
+        ]
         matrix = model.encoder.encode_frame(big)
         booster = classifier.get_booster()
         engine_rows = throughput(lambda: engine.score_frame(COMPANY, asset_id, big), len(big))
         inplace_rows = throughput(lambda: booster.inplace_predict(matrix), len(big))
-        records = [{"id": i, "input_data": r} for i, r in enumerate(big.iloc[:5000][demo.FEATURES].to_dict("records"))]
-        records_rows = throughput(lambda: engine.execute_batch(COMPANY, asset_id, records), len(records), rounds=2)
+        records = [
+            {"id": i, "input_data": r}
+            for i, r in enumerate(big.iloc[:5000][demo.FEATURES].to_dict("records"))
+        ]
+        records_rows = throughput(
+            lambda: engine.execute_batch(COMPANY, asset_id, records), len(records), rounds=2
+        )
 
     report = {
-        "single_execute_ms": {"p50": float(np.percentile(engine_ms, 50)), "p99": float(np.percentile(engine_ms, 99))},
-        "xgboost_predict_proba_ms": {"p50": float(np.percentile(xgb_ms, 50)), "p99": float(np.percentile(xgb_ms, 99))},
-        "single_p50_ratio_engine_over_xgboost": float(np.percentile(engine_ms, 50) / np.percentile(xgb_ms, 50)),
-        "batch_rows_per_s": {"engine_score_frame": engine_rows, "xgboost_inplace_predict": inplace_rows,
-                             "engine_execute_batch_records_with_key_factors": records_rows},
+        "single_execute_ms": {
+            "p50": float(np.percentile(engine_ms, 50)),
+            "p99": float(np.percentile(engine_ms, 99)),
+        },
+        "xgboost_predict_proba_ms": {
+            "p50": float(np.percentile(xgb_ms, 50)),
+            "p99": float(np.percentile(xgb_ms, 99)),
+        },
+        "single_p50_ratio_engine_over_xgboost": float(
+            np.percentile(engine_ms, 50) / np.percentile(xgb_ms, 50)
+        ),
+        "batch_rows_per_s": {
+            "engine_score_frame": engine_rows,
+            "xgboost_inplace_predict": inplace_rows,
+            "engine_execute_batch_records_with_key_factors": records_rows,
+        },
         "batch_ratio_engine_over_inplace": engine_rows / inplace_rows,
         "targets": {"single_p50_ms": 1.0, "batch_ratio": 0.7},
     }

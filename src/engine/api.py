@@ -45,7 +45,9 @@ class Engine:
     def connect_source(self, company: str, body: Mapping[str, Any]) -> dict[str, Any]:
         return sources.connect(self.context, company, dict(body))
 
-    def list_sources(self, company: str, **filters: Any) -> tuple[list[dict[str, Any]], dict[str, int]]:
+    def list_sources(
+        self, company: str, **filters: Any
+    ) -> tuple[list[dict[str, Any]], dict[str, int]]:
         return sources.list_sources(self.context, company, **filters)
 
     def get_source(self, company: str, source_id: str) -> dict[str, Any]:
@@ -55,7 +57,9 @@ class Engine:
     def create_asset(self, company: str, body: Mapping[str, Any]) -> dict[str, Any]:
         return assets.create(self.context, company, dict(body))
 
-    def list_assets(self, company: str, **filters: Any) -> tuple[list[dict[str, Any]], dict[str, int]]:
+    def list_assets(
+        self, company: str, **filters: Any
+    ) -> tuple[list[dict[str, Any]], dict[str, int]]:
         return assets.list_assets(self.context, company, **filters)
 
     def get_asset(self, company: str, asset_id: str) -> dict[str, Any]:
@@ -71,10 +75,14 @@ class Engine:
         self.context.models.forget_pointer(company, asset_id)
 
     # training and versions
-    def train(self, company: str, asset_id: str, progress: Progress = silent, activate: bool = True) -> dict[str, Any]:
+    def train(
+        self, company: str, asset_id: str, progress: Progress = silent, activate: bool = True
+    ) -> dict[str, Any]:
         return training.train(self.context, company, asset_id, progress, activate)
 
-    def list_versions(self, company: str, asset_id: str) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    def list_versions(
+        self, company: str, asset_id: str
+    ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
         return training.list_versions(self.context, company, asset_id)
 
     def deploy(self, company: str, asset_id: str, version: str) -> dict[str, Any]:
@@ -85,7 +93,11 @@ class Engine:
         return execution.execute(self.context, company, asset_id, request)
 
     def execute_batch(
-        self, company: str, asset_id: str, records: Sequence[Mapping[str, Any]], parameters: Mapping[str, Any] | None = None
+        self,
+        company: str,
+        asset_id: str,
+        records: Sequence[Mapping[str, Any]],
+        parameters: Mapping[str, Any] | None = None,
     ) -> dict[str, Any]:
         return execution.execute_batch(self.context, company, asset_id, records, parameters)
 

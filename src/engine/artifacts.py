@@ -44,11 +44,17 @@ class FilesystemArtifactStore:
     def __init__(self, root: Path) -> None:
         self.root = root
 
+    @staticmethod
+    def _checked(part: str) -> str:
+        if not part or "/" in part or "\\" in part or part.startswith("."):
+            raise NotFoundError(f"Invalid artifact name '{part}'.")
+        return part
+
+    def _asset_dir(self, asset_id: str) -> Path:
+        return self.root / self._checked(asset_id)
+
     def _version_dir(self, asset_id: str, version: str) -> Path:
-        for part in (asset_id, version):
-            if not part or "/" in part or "\\" in part or part.startswith("."):
-                raise NotFoundError(f"Invalid artifact name '{part}'.")
-        return self.root / asset_id / version
+        return self._asset_dir(asset_id) / self._checked(version)
 
     def write(
         self,
@@ -72,7 +78,12 @@ class FilesystemArtifactStore:
             full = {**manifest, "format_version": FORMAT_VERSION, "files": files}
             (staging / MANIFEST).write_text(json.dumps(full, indent=2, sort_keys=True, default=str))
             _fsync_tree(staging)
-            os.rename(staging, final)
+            try:
+                os.rename(staging, final)
+            except OSError as exc:  # another writer published this version first
+                raise ConflictError(
+                    f"Version {version} of asset {asset_id} already exists."
+                ) from exc
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
             raise
@@ -106,13 +117,15 @@ class FilesystemArtifactStore:
         return StoredArtifact(directory, manifest)
 
     def versions(self, asset_id: str) -> list[str]:
-        directory = self.root / asset_id
+        directory = self._asset_dir(asset_id)
         if not directory.is_dir():
             return []
-        return sorted(p.name for p in directory.iterdir() if p.is_dir() and not p.name.startswith("."))
+        return sorted(
+            p.name for p in directory.iterdir() if p.is_dir() and not p.name.startswith(".")
+        )
 
     def delete_asset(self, asset_id: str) -> None:
-        directory = self.root / asset_id
+        directory = self._asset_dir(asset_id)
         if directory.is_dir():
             trash = self.root / f".deleting-{asset_id}-{uuid.uuid4().hex}"
             os.rename(directory, trash)

@@ -1,4 +1,5 @@
-"""Timestamps as the REST contract writes them: UTC, ISO 8601, second precision, `Z`."""
+"""Timestamps as the REST contract writes them: UTC, ISO 8601 with `Z`; milliseconds are kept
+so that things created within one second still sort in the order they happened."""
 
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ def now() -> datetime:
 
 
 def iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    utc = moment.astimezone(UTC)
+    return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
 
 
 def now_iso() -> str:

@@ -60,9 +60,9 @@ class CohortInterval:
     calibration_rows: int
 
     @classmethod
-    def fit(
-        cls, p: np.ndarray, y: np.ndarray, level: float = 0.9, seed: int = 0
-    ) -> CohortInterval:
+    def fit(cls, p: np.ndarray, y: np.ndarray, level: float = 0.9, seed: int = 0) -> CohortInterval:
+        if len(p) == 0:
+            raise ValueError("calibrating an interval needs predictions, got none")
         reference = min(DEFAULT_REFERENCE_SIZE, len(p))
         k = max(5, min(DEFAULT_COHORT_SIZE, reference // 10))
         residuals = np.concatenate(

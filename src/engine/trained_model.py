@@ -34,7 +34,9 @@ class TrainedModel:
         lower, upper = self.interval.bounds(p)
         return p, lower, upper
 
-    def predict_explained(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    def predict_explained(
+        self, x: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Probabilities, interval bounds and per-feature contributions in one pass where the
         algorithm can give both from one computation."""
         both = getattr(self.classifier, "proba_and_contributions", None)
@@ -55,7 +57,11 @@ class TrainedModel:
     def write_payload(self, directory: Path) -> None:
         self.classifier.save(directory)
         (directory / FEATURES_FILE).write_text(json.dumps(self.encoder.to_dict(), indent=2))
-        calibration = {"interval": self.interval.to_dict(), "target": self.target, "positive_label": self.positive_label}
+        calibration = {
+            "interval": self.interval.to_dict(),
+            "target": self.target,
+            "positive_label": self.positive_label,
+        }
         (directory / CALIBRATION_FILE).write_text(json.dumps(calibration, indent=2))
 
     @classmethod

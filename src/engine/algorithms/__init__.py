@@ -1,6 +1,8 @@
 """Algorithms by short name. Each follows the scikit-learn estimator rules and speaks one output
-vocabulary: positive-class probabilities, signed per-column contributions on the log-odds scale
-(last column: the bias), and save/load of its own payload files."""
+vocabulary: positive-class probabilities, signed per-column contributions that add up to the
+model's own margin (log-odds for boosting and logistic regression, probability for a random
+forest, which averages probabilities; the last column is the bias), and save/load of its own
+payload files."""
 
 from __future__ import annotations
 
@@ -21,7 +23,9 @@ ALGORITHMS: Registry[Classifier] = Registry(
 )
 
 
-def make_classifier(name: str, hyperparameters: dict[str, Any] | None = None, *, random_state: int = 0) -> Classifier:
+def make_classifier(
+    name: str, hyperparameters: dict[str, Any] | None = None, *, random_state: int = 0
+) -> Classifier:
     cls: Any = ALGORITHMS.load(name)
     params = validate_hyperparameters(cls, name, hyperparameters or {})
     classifier: Classifier = cls(random_state=random_state, **params)

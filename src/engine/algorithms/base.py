@@ -17,6 +17,7 @@ class Classifier(Protocol):
 
     name: ClassVar[str]
     payload_files: ClassVar[tuple[str, ...]]
+    hyperparameter_types: ClassVar[dict[str, type | tuple[type, ...]]]
 
     def fit(self, x: np.ndarray, y: np.ndarray) -> Classifier: ...
 
@@ -25,8 +26,8 @@ class Classifier(Protocol):
         ...
 
     def contributions(self, x: np.ndarray) -> np.ndarray:
-        """Signed log-odds contributions, shape (n, n_columns + 1); the last column is the bias,
-        and each row sums to the row's log-odds."""
+        """Signed contributions, shape (n, n_columns + 1); the last column is the bias, and each
+        row sums to the row's margin (log-odds, or probability for averaging ensembles)."""
         ...
 
     def get_params(self) -> dict[str, Any]: ...
@@ -35,6 +36,9 @@ class Classifier(Protocol):
 
     @classmethod
     def load(cls, directory: Path, params: dict[str, Any]) -> Classifier: ...
+
+
+_AT_LEAST_ONE = frozenset({"n_estimators", "max_depth", "max_iter", "min_samples_leaf", "max_bin"})
 
 
 def validate_hyperparameters(cls: Any, algorithm: str, given: dict[str, Any]) -> dict[str, Any]:
@@ -53,13 +57,22 @@ def validate_hyperparameters(cls: Any, algorithm: str, given: dict[str, Any]) ->
         if (isinstance(value, bool) and expected is not bool) or not (
             isinstance(value, expected) or ok_int_for_float
         ):
-            names = expected.__name__ if isinstance(expected, type) else " or ".join(t.__name__ for t in expected)
+            names = (
+                expected.__name__
+                if isinstance(expected, type)
+                else " or ".join(t.__name__ for t in expected)
+            )
             problems.append((field, f"must be {names}, got {value!r}"))
+        elif isinstance(value, int | float) and not isinstance(value, bool):
+            minimum = 1 if key in _AT_LEAST_ONE else 0
+            if value < minimum:
+                problems.append((field, f"must be at least {minimum}, got {value!r}"))
     if problems:
         from engine.errors import FieldProblem
 
         raise ValidationError(
-            f"Invalid hyperparameters for {algorithm}: " + "; ".join(f"{f}: {p}" for f, p in problems),
+            f"Invalid hyperparameters for {algorithm}: "
+            + "; ".join(f"{f}: {p}" for f, p in problems),
             [FieldProblem(f, p) for f, p in problems],
         )
     return dict(given)

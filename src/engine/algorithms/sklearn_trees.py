@@ -68,7 +68,11 @@ class RandomForestClassifier(_SklearnTreeClassifier):
     """Contributions are in probability units (a forest averages probabilities)."""
 
     name: ClassVar[str] = "random_forest"
-    defaults: ClassVar[dict[str, Any]] = {"n_estimators": 300, "min_samples_leaf": 5, "max_features": "sqrt"}
+    defaults: ClassVar[dict[str, Any]] = {
+        "n_estimators": 300,
+        "min_samples_leaf": 5,
+        "max_features": "sqrt",
+    }
     hyperparameter_types: ClassVar[dict[str, type | tuple[type, ...]]] = {
         "n_estimators": int,
         "max_depth": int,
@@ -88,7 +92,12 @@ class RandomForestClassifier(_SklearnTreeClassifier):
 
 class GradientBoostingClassifier(_SklearnTreeClassifier):
     name: ClassVar[str] = "gradient_boosting"
-    defaults: ClassVar[dict[str, Any]] = {"n_estimators": 150, "max_depth": 3, "learning_rate": 0.05, "subsample": 0.8}
+    defaults: ClassVar[dict[str, Any]] = {
+        "n_estimators": 150,
+        "max_depth": 3,
+        "learning_rate": 0.05,
+        "subsample": 0.8,
+    }
     hyperparameter_types: ClassVar[dict[str, type | tuple[type, ...]]] = {
         "n_estimators": int,
         "max_depth": int,

@@ -6,17 +6,19 @@ import json
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from engine.api import Engine
 from engine.cli import files
 from engine.errors import EngineError
-from engine.service.asset_views import probability_field
-from engine.training import STEPS
+from engine.training.progress import STEPS
+
+if TYPE_CHECKING:
+    from engine.api import Engine
+
 
 @click.group(help="Analytics execution engine: connect sources, train assets, execute them.")
 def app() -> None:
@@ -34,8 +36,13 @@ def assets_app() -> None:
 
 
 err = Console(stderr=True)
-company_option = click.option("--company", envvar="ENGINE_COMPANY", default="default", show_default=True,
-                              help="Company (tenant) to act for.")
+company_option = click.option(
+    "--company",
+    envvar="ENGINE_COMPANY",
+    default="default",
+    show_default=True,
+    help="Company (tenant) to act for.",
+)
 
 
 def _print(data: Any) -> None:
@@ -44,6 +51,8 @@ def _print(data: Any) -> None:
 
 @contextmanager
 def _engine() -> Iterator[Engine]:
+    from engine.api import Engine  # heavy (pandas, scikit-learn): only for commands that need it
+
     engine = Engine.open()
     try:
         yield engine
@@ -52,8 +61,14 @@ def _engine() -> Iterator[Engine]:
 
 
 def training_progress(console: Console) -> tuple[Progress, Any]:
-    bar = Progress(TextColumn("{task.description:<20}"), BarColumn(), TextColumn("{task.fields[message]}"),
-                   TimeElapsedColumn(), console=console, transient=False)
+    bar = Progress(
+        TextColumn("{task.description:<20}"),
+        BarColumn(),
+        TextColumn("{task.fields[message]}"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=False,
+    )
     tasks = {step: bar.add_task(step, total=1.0, message="", visible=False) for step in STEPS}
 
     def update(step: str, done: float, message: str) -> None:
@@ -99,12 +114,26 @@ def assets_create(file: str, company: str) -> None:
 @click.option("--sort", default="created_at", show_default=True)
 @click.option("--limit", default=50, show_default=True)
 @click.option("--offset", default=0, show_default=True)
-def assets_list(company: str, status: str | None, category: str | None, data_source: str | None,
-                sort: str, limit: int, offset: int) -> None:
+def assets_list(
+    company: str,
+    status: str | None,
+    category: str | None,
+    data_source: str | None,
+    sort: str,
+    limit: int,
+    offset: int,
+) -> None:
     """List analytics assets."""
     with _engine() as engine:
-        items, meta = engine.list_assets(company, status=status, category=category, data_source=data_source,
-                                         sort=sort, limit=limit, offset=offset)
+        items, meta = engine.list_assets(
+            company,
+            status=status,
+            category=category,
+            data_source=data_source,
+            sort=sort,
+            limit=limit,
+            offset=offset,
+        )
         _print({"data": items, "meta": meta})
 
 
@@ -173,11 +202,21 @@ def deploy(asset_id: str, version: str, company: str) -> None:
 
 @app.command()
 @click.argument("asset_id")
-@click.option("--input", "-i", "input_path", required=True, help="JSON or CSV file of records, or - for stdin.")
+@click.option(
+    "--input",
+    "-i",
+    "input_path",
+    required=True,
+    help="JSON or CSV file of records, or - for stdin.",
+)
 @company_option
 @click.option("--input-format", type=click.Choice(["json", "csv"]), help="Default: by file suffix.")
-@click.option("--output-format", type=click.Choice(["json", "csv"]), default="json", show_default=True)
-def predict(asset_id: str, input_path: str, company: str, input_format: str | None, output_format: str) -> None:
+@click.option(
+    "--output-format", type=click.Choice(["json", "csv"]), default="json", show_default=True
+)
+def predict(
+    asset_id: str, input_path: str, company: str, input_format: str | None, output_format: str
+) -> None:
     """Execute an asset's active version on one record or many."""
     records, single = files.read_records(input_path, input_format)
     with _engine() as engine:
@@ -186,6 +225,8 @@ def predict(asset_id: str, input_path: str, company: str, input_format: str | No
             return
         batch = engine.execute_batch(company, asset_id, records)
         if output_format == "csv":
+            from engine.service.asset_views import probability_field
+
             target = engine.get_asset(company, asset_id)["configuration"]["target_variable"]
             sys.stdout.write(files.write_csv(batch["results"], probability_field(target)))
         else:
@@ -205,7 +246,9 @@ def run(argv: Sequence[str]) -> int:
     try:
         app(args=list(argv), prog_name="python -m engine", standalone_mode=False)
     except EngineError as exc:
-        err.print(f"error: {exc.message}", markup=False, highlight=False, soft_wrap=True, style="red")
+        err.print(
+            f"error: {exc.message}", markup=False, highlight=False, soft_wrap=True, style="red"
+        )
         return 1
     except click.exceptions.Abort:
         err.print("aborted")

@@ -28,34 +28,54 @@ def run_demo(home: str | None) -> None:
             body = {**demo.source_body(), "source_id": source_id}
             source = engine.connect_source(COMPANY, body)
             test = source["connection_test"]
-            console.print(f"Connected DuckDB source [cyan]{source_id}[/cyan]: {test['tables_discovered']} table(s), "
-                          f"{test['latency_ms']} ms")
+            console.print(
+                f"Connected DuckDB source [cyan]{source_id}[/cyan]: {test['tables_discovered']} table(s), "
+                f"{test['latency_ms']} ms"
+            )
         asset = engine.create_asset(COMPANY, demo.asset_body(source_id))
         asset_id = asset["asset_id"]
-        console.print(f"Created asset [cyan]{asset_id}[/cyan] (status {asset['status']}, version {asset['version']})")
+        console.print(
+            f"Created asset [cyan]{asset_id}[/cyan] (status {asset['status']}, version {asset['version']})"
+        )
 
         bar, update = training_progress(console)
         with bar:
             result = engine.train(COMPANY, asset_id, update)
         _show_training(console, result)
 
-        console.print("\n[bold]Execute by customer id[/bold] (features looked up in the source table):")
+        console.print(
+            "\n[bold]Execute by customer id[/bold] (features looked up in the source table):"
+        )
         for customer in ("7590-VHVEG", "3668-QPYBK", "9237-HQITU"):
             response = engine.execute(COMPANY, asset_id, {"input_data": {"customer_id": customer}})
             _show_execution(console, customer, response)
 
-        record = {name: value for name, value in _sample_record().items()}
-        batch = engine.execute_batch(COMPANY, asset_id, [{"id": "new_customer", "input_data": record},
-                                                         {"id": "bad_record", "input_data": {**record, "tenure": "twelve"}}])
-        console.print(f"\n[bold]Batch[/bold]: {batch['successful_records']} scored, {batch['failed_records']} failed")
+        record = _sample_record()
+        batch = engine.execute_batch(
+            COMPANY,
+            asset_id,
+            [
+                {"id": "new_customer", "input_data": record},
+                {"id": "bad_record", "input_data": {**record, "tenure": "twelve"}},
+            ],
+        )
+        console.print(
+            f"\n[bold]Batch[/bold]: {batch['successful_records']} scored, {batch['failed_records']} failed"
+        )
         for item in batch["results"]:
             if item["status"] == "failed":
-                console.print(f"  {item['id']}: {item['errors'][0]['field']} — {item['errors'][0]['problem']}")
+                console.print(
+                    f"  {item['id']}: {item['errors'][0]['field']} — {item['errors'][0]['problem']}"
+                )
             else:
                 res = item["results"]
-                console.print(f"  {item['id']}: churn_probability {res['churn_probability']:.3f} ({res['risk_level']})")
+                console.print(
+                    f"  {item['id']}: churn_probability {res['churn_probability']:.3f} ({res['risk_level']})"
+                )
         artifact = Path(settings.models_dir) / asset_id / result["model_version"]
-        console.print(f"\nArtifact: {artifact} ({len(os.listdir(artifact))} files, sha256-checked on load)")
+        console.print(
+            f"\nArtifact: {artifact} ({len(os.listdir(artifact))} files, sha256-checked on load)"
+        )
 
 
 def _show_training(console: Console, result: dict[str, object]) -> None:
@@ -64,12 +84,19 @@ def _show_training(console: Console, result: dict[str, object]) -> None:
     table = Table(title=f"Version {result['model_version']} — {result['algorithm']} (holdout)")
     for name in ("auc_roc", "accuracy", "precision", "recall", "f1_score", "interval_coverage"):
         table.add_column(name)
-    table.add_row(*(f"{metrics[n]:.4f}" for n in ("auc_roc", "accuracy", "precision", "recall", "f1_score", "interval_coverage")))
+    table.add_row(
+        *(
+            f"{metrics[n]:.4f}"
+            for n in ("auc_roc", "accuracy", "precision", "recall", "f1_score", "interval_coverage")
+        )
+    )
     console.print(table)
     scores = result["cv_scores"]
     assert isinstance(scores, dict)
     for algorithm, score in scores.items():
-        console.print(f"  cross-validated ROC AUC {algorithm}: {score['auc_roc_mean']:.4f} ± {score['auc_roc_std']:.4f}")
+        console.print(
+            f"  cross-validated ROC AUC {algorithm}: {score['auc_roc_mean']:.4f} ± {score['auc_roc_std']:.4f}"
+        )
     console.print(f"  interval: {result['interval_method']}")
 
 
@@ -77,20 +104,37 @@ def _show_execution(console: Console, customer: str, response: dict[str, object]
     res = response["results"]
     assert isinstance(res, dict)
     interval = res["confidence_interval"]
-    factors = ", ".join(f"{f['factor']} ({f['direction']}, {f['importance']:.2f})" for f in res["key_factors"][:3])
+    factors = ", ".join(
+        f"{f['factor']} ({f['direction']}, {f['importance']:.2f})" for f in res["key_factors"][:3]
+    )
     meta = response["metadata"]
     assert isinstance(meta, dict)
-    console.print(f"  {customer}: churn_probability [bold]{res['churn_probability']:.3f}[/bold] "
-                  f"[{interval['lower']:.3f}, {interval['upper']:.3f}] risk {res['risk_level']}; "
-                  f"{factors}; {meta['execution_time_ms']:.2f} ms")
+    console.print(
+        f"  {customer}: churn_probability [bold]{res['churn_probability']:.3f}[/bold] "
+        f"[{interval['lower']:.3f}, {interval['upper']:.3f}] risk {res['risk_level']}; "
+        f"{factors}; {meta['execution_time_ms']:.2f} ms"
+    )
 
 
 def _sample_record() -> dict[str, object]:
     return {
-        "gender": "Female", "SeniorCitizen": 0, "Partner": "Yes", "Dependents": "No", "tenure": 3,
-        "PhoneService": "Yes", "MultipleLines": "No", "InternetService": "Fiber optic",
-        "OnlineSecurity": "No", "OnlineBackup": "No", "DeviceProtection": "No", "TechSupport": "No",
-        "StreamingTV": "Yes", "StreamingMovies": "Yes", "Contract": "Month-to-month",
-        "PaperlessBilling": "Yes", "PaymentMethod": "Electronic check", "MonthlyCharges": 94.4,
+        "gender": "Female",
+        "SeniorCitizen": 0,
+        "Partner": "Yes",
+        "Dependents": "No",
+        "tenure": 3,
+        "PhoneService": "Yes",
+        "MultipleLines": "No",
+        "InternetService": "Fiber optic",
+        "OnlineSecurity": "No",
+        "OnlineBackup": "No",
+        "DeviceProtection": "No",
+        "TechSupport": "No",
+        "StreamingTV": "Yes",
+        "StreamingMovies": "Yes",
+        "Contract": "Month-to-month",
+        "PaperlessBilling": "Yes",
+        "PaymentMethod": "Electronic check",
+        "MonthlyCharges": 94.4,
         "TotalCharges": "283.2",
     }

@@ -28,7 +28,9 @@ def read_document(path: str) -> dict[str, Any]:
     try:
         data = tomllib.loads(text) if path.endswith(".toml") else json.loads(text)
     except (ValueError, tomllib.TOMLDecodeError) as exc:
-        raise ValidationError.for_field("file", f"{path} is not valid {'TOML' if path.endswith('.toml') else 'JSON'}: {exc}") from None
+        raise ValidationError.for_field(
+            "file", f"{path} is not valid {'TOML' if path.endswith('.toml') else 'JSON'}: {exc}"
+        ) from None
     if not isinstance(data, dict):
         raise ValidationError.for_field("file", f"{path} must hold an object")
     return data
@@ -40,13 +42,19 @@ def read_records(path: str, input_format: str | None) -> tuple[list[dict[str, An
     fmt = input_format or ("csv" if path.endswith(".csv") else "json")
     if fmt == "csv":
         rows = list(csv.DictReader(io.StringIO(text)))
-        return [{"id": i, "input_data": {k: (v if v != "" else None) for k, v in row.items()}} for i, row in enumerate(rows)], False
+        return [
+            {"id": i, "input_data": {k: (v if v != "" else None) for k, v in row.items()}}
+            for i, row in enumerate(rows)
+        ], False
     try:
         data = json.loads(text)
     except ValueError as exc:
         raise ValidationError.for_field("input", f"not valid JSON: {exc}") from None
     if isinstance(data, list):
-        return [r if isinstance(r, dict) and "input_data" in r else {"id": i, "input_data": r} for i, r in enumerate(data)], False
+        return [
+            r if isinstance(r, dict) and "input_data" in r else {"id": i, "input_data": r}
+            for i, r in enumerate(data)
+        ], False
     if isinstance(data, dict) and "batch_data" in data:
         return list(data["batch_data"]), False
     if isinstance(data, dict):
@@ -62,6 +70,15 @@ def write_csv(results: list[dict[str, Any]], probability_field: str) -> str:
         res = item.get("results", {})
         interval = res.get("confidence_interval", {})
         errors = "; ".join(f"{e['field']}: {e['problem']}" for e in item.get("errors", []))
-        writer.writerow([item.get("id"), item["status"], res.get(probability_field, ""), res.get("risk_level", ""),
-                         interval.get("lower", ""), interval.get("upper", ""), errors])
+        writer.writerow(
+            [
+                item.get("id"),
+                item["status"],
+                res.get(probability_field, ""),
+                res.get("risk_level", ""),
+                interval.get("lower", ""),
+                interval.get("upper", ""),
+                errors,
+            ]
+        )
     return out.getvalue()

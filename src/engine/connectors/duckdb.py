@@ -53,7 +53,7 @@ class DuckDBConnector:
             if database:
                 path = _existing(Path(str(database)), "connection_config.database")
                 conn.execute("ATTACH ? AS source (READ_ONLY)", [str(path)])
-                conn.execute("SET search_path = 'source.main,memory.main'")
+                self._expose_database_tables(conn)
             materialize = bool(self._config.get("materialize_csv", True))
             for table, file in files.items():
                 self._create_view(conn, str(table), Path(str(file)), materialize)
@@ -61,7 +61,24 @@ class DuckDBConnector:
         except duckdb.Error as exc:
             conn.close()
             raise ConnectorError(f"DuckDB could not open the source: {exc}") from exc
+        except BaseException:
+            conn.close()
+            raise
         return conn
+
+    @staticmethod
+    def _expose_database_tables(conn: duckdb.DuckDBPyConnection) -> None:
+        """Views in the in-memory catalog over the read-only file's tables, so queries name them
+        plainly on any cursor (a cursor does not inherit the connection's search_path)."""
+        rows = conn.execute(
+            "SELECT table_name FROM information_schema.tables "
+            "WHERE table_catalog = 'source' AND table_schema = 'main'"
+        ).fetchall()
+        for (name,) in rows:
+            quoted = str(name).replace('"', '""')
+            conn.execute(
+                f'CREATE VIEW memory.main."{quoted}" AS SELECT * FROM source.main."{quoted}"'
+            )
 
     @staticmethod
     def _create_view(
@@ -78,13 +95,15 @@ class DuckDBConnector:
         quoted = table.replace('"', '""')
         literal = str(path).replace("'", "''")
         kind = "TABLE" if materialize and reader == "read_csv_auto" else "VIEW"
-        conn.execute(f"CREATE {kind} memory.main.\"{quoted}\" AS SELECT * FROM {reader}('{literal}')")
+        conn.execute(
+            f"CREATE {kind} memory.main.\"{quoted}\" AS SELECT * FROM {reader}('{literal}')"
+        )
 
     @staticmethod
     def _discover(conn: duckdb.DuckDBPyConnection) -> list[str]:
         rows = conn.execute(
             "SELECT DISTINCT table_name FROM information_schema.tables "
-            "WHERE table_schema = 'main' ORDER BY table_name"
+            "WHERE table_catalog = 'memory' AND table_schema = 'main' ORDER BY table_name"
         ).fetchall()
         return [str(r[0]) for r in rows]
 

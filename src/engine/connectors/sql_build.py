@@ -43,7 +43,9 @@ def _condition(column: str, value: Any, params: list[Any]) -> exp.Expression:
         if value.end is not None:
             params.append(value.end)
             parts.append(exp.LTE(this=col.copy(), expression=exp.Placeholder()))
-        return exp.and_(*parts) if parts else exp.true()
+        if not parts:
+            return exp.true()
+        return exp.and_(*parts)  # type: ignore[return-value]
     if isinstance(value, (list, tuple, set)):
         values = list(value)
         if not values:

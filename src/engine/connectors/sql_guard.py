@@ -10,6 +10,7 @@ about what runs.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection
 
 import sqlglot
@@ -97,7 +98,7 @@ def parse_read_only(
     statement = statements[0]
     if not isinstance(statement, exp.Query):
         raise _refuse(f"it is not a query but {statement.key.upper()}")
-    ctes = {cte.alias_or_name.lower() for cte in statement.find_all(exp.CTE)}
+    ctes = _top_level_ctes(statement)
     allowed = {t.lower() for t in allowed_tables} if allowed_tables is not None else None
     for node in statement.walk():
         if isinstance(node, _WRITE_NODES):
@@ -111,11 +112,30 @@ def parse_read_only(
     return statement
 
 
+def _top_level_ctes(statement: exp.Query) -> set[str]:
+    """Names of the statement's own WITH, which are in scope everywhere in it. A WITH nested
+    deeper is refused: its names are in scope only inside it, and outside they would name a
+    file or a system view instead."""
+    top = statement.args.get("with_") or statement.args.get("with")
+    own = set(top.expressions) if top is not None else set()
+    for cte in statement.find_all(exp.CTE):
+        if cte not in own:
+            raise _refuse("a WITH is nested inside the query (put every CTE in the top-level WITH)")
+    return {cte.alias_or_name.lower() for cte in own}
+
+
+_FILE_LIKE = re.compile(
+    r"[/\\:]|\.(csv|tsv|txt|parquet|json|ndjson|jsonl|gz|zst|xlsx?)$", re.IGNORECASE
+)
+
+
 def _check_table(node: exp.Table, ctes: set[str], allowed: set[str] | None) -> None:
     if not isinstance(node.this, exp.Identifier):
         if isinstance(node.this, exp.Literal):
             raise _refuse("a string used as a table reads a file")
         return  # table functions are checked as functions
+    if _FILE_LIKE.search(node.name):
+        raise _refuse(f"the table name '{node.name}' is a file path")
     name = node.name.lower()
     if not node.db and name in ctes:
         return
@@ -123,8 +143,6 @@ def _check_table(node: exp.Table, ctes: set[str], allowed: set[str] | None) -> N
         raise _refuse(f"the table '{node.name}' is not one of this source's tables")
 
 
-def render_read_only(
-    sql: str, dialect: str, allowed_tables: Collection[str] | None = None
-) -> str:
+def render_read_only(sql: str, dialect: str, allowed_tables: Collection[str] | None = None) -> str:
     """Check `sql` and return the statement re-rendered from the checked tree."""
     return parse_read_only(sql, dialect, allowed_tables).sql(dialect=dialect)

@@ -5,10 +5,25 @@ from pathlib import Path
 DATA = Path(__file__).parent / "data" / "telco_customer_churn.csv"
 
 FEATURES = [
-    "gender", "SeniorCitizen", "Partner", "Dependents", "tenure", "PhoneService", "MultipleLines",
-    "InternetService", "OnlineSecurity", "OnlineBackup", "DeviceProtection", "TechSupport",
-    "StreamingTV", "StreamingMovies", "Contract", "PaperlessBilling", "PaymentMethod",
-    "MonthlyCharges", "TotalCharges",
+    "gender",
+    "SeniorCitizen",
+    "Partner",
+    "Dependents",
+    "tenure",
+    "PhoneService",
+    "MultipleLines",
+    "InternetService",
+    "OnlineSecurity",
+    "OnlineBackup",
+    "DeviceProtection",
+    "TechSupport",
+    "StreamingTV",
+    "StreamingMovies",
+    "Contract",
+    "PaperlessBilling",
+    "PaymentMethod",
+    "MonthlyCharges",
+    "TotalCharges",
 ]
 
 
@@ -26,7 +41,9 @@ def asset_body(source_id: str, algorithms: list[str] | None = None) -> dict[str,
         "name": "Customer Churn Predictor",
         "description": "Probability that a telco customer churns, with key factors.",
         "category": "machine_learning",
-        "data_sources": [{"source_id": source_id, "tables": ["customers"], "access_level": "read_only"}],
+        "data_sources": [
+            {"source_id": source_id, "tables": ["customers"], "access_level": "read_only"}
+        ],
         "configuration": {
             "model_type": "classification",
             "algorithms": algorithms or ["xgboost", "logistic_regression"],
@@ -35,5 +52,10 @@ def asset_body(source_id: str, algorithms: list[str] | None = None) -> dict[str,
             "entity_key": {"field": "customer_id", "column": "customerID"},
         },
         "validation_rules": {"min_data_points": 1000, "required_columns": ["customerID", "Churn"]},
-        "pricing": {"model": "per_request", "price": 0.05, "currency": "USD", "free_tier": {"requests": 50, "period": "monthly"}},
+        "pricing": {
+            "model": "per_request",
+            "price": 0.05,
+            "currency": "USD",
+            "free_tier": {"requests": 50, "period": "monthly"},
+        },
     }

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
-CLASSIFICATION_MODEL_TYPES = frozenset({"classification", "binary_classification", "gradient_boosting"})
+CLASSIFICATION_MODEL_TYPES = frozenset(
+    {"classification", "binary_classification", "gradient_boosting"}
+)
 TIME_SERIES_MODEL_TYPES = frozenset({"time_series", "forecasting"})
 
 DEFAULT_RISK_THRESHOLDS = {"medium": 0.3, "high": 0.6}
@@ -38,14 +40,14 @@ class Configuration(Strict):
     model_type: str = "classification"
     algorithms: list[str] = Field(default_factory=lambda: ["xgboost"], min_length=1)
     features: list[str] = Field(default_factory=list)
-    target_variable: str | None = None
+    target_variable: str | None = Field(default=None, validate_default=True)
     table: str | None = Field(
         default=None, description="Training table; defaults to the first table of the first source."
     )
     entity_key: EntityKey | None = None
     date_column: str | None = None
     validation_split: float = Field(default=0.2, gt=0.0, lt=0.5)
-    cross_validation_folds: int = Field(default=5, ge=0, le=20)
+    cross_validation_folds: int = Field(default=5, ge=2, le=20)
     performance_threshold: float | None = Field(default=None, ge=0.0, le=1.0)
     hyperparameters: dict[str, dict[str, Any]] = Field(default_factory=dict)
     risk_thresholds: dict[str, float] = Field(default_factory=lambda: dict(DEFAULT_RISK_THRESHOLDS))
@@ -67,11 +69,14 @@ class Configuration(Strict):
             raise ValueError("features are listed more than once")
         return value
 
-    @field_validator("cross_validation_folds")
+    @field_validator("target_variable")
     @classmethod
-    def _folds(cls, value: int) -> int:
-        if value == 1:
-            raise ValueError("use 0 to skip cross-validation, or 2 or more folds")
+    def _target(cls, value: str | None, info: ValidationInfo) -> str | None:
+        model_type = info.data.get("model_type", "classification")
+        if model_type in CLASSIFICATION_MODEL_TYPES and not value:
+            raise ValueError("required for classification")
+        if value and value in info.data.get("features", []):
+            raise ValueError("the target cannot also be a feature")
         return value
 
     @field_validator("risk_thresholds")
@@ -116,16 +121,7 @@ class AssetSpec(Strict):
     category: str = "machine_learning"
     subcategory: str | None = None
     data_sources: list[DataSourceRef] = Field(min_length=1)
-    configuration: Configuration = Field(default_factory=Configuration)
+    configuration: Configuration
     validation_rules: ValidationRules = Field(default_factory=ValidationRules)
     pricing: Pricing = Field(default_factory=Pricing)
     webhooks: list[str] = Field(default_factory=list)
-
-    @model_validator(mode="after")
-    def _target_for_classifiers(self) -> AssetSpec:
-        config = self.configuration
-        if config.is_classification and not config.target_variable:
-            raise ValueError("configuration.target_variable is required for classification")
-        if config.target_variable and config.target_variable in config.features:
-            raise ValueError("the target_variable cannot also be a feature")
-        return self

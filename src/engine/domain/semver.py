@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import re
 
-_SEMVER = re.compile(r"^(\d+)\.(\d+)\.(\d+)$")
+_SEMVER = re.compile(r"(\d+)\.(\d+)\.(\d+)")
 
 
 def parse(version: str) -> tuple[int, int, int]:
-    match = _SEMVER.match(version)
+    match = _SEMVER.fullmatch(version)
     if not match:
         raise ValueError(f"'{version}' is not a semantic version (MAJOR.MINOR.PATCH)")
     major, minor, patch = (int(g) for g in match.groups())

@@ -19,16 +19,26 @@ def check_training_frame(
     for column in rules.required_columns:
         if column not in columns:
             problems.append(
-                FieldProblem("validation_rules.required_columns", f"column '{column}' is missing from table '{table}'")
+                FieldProblem(
+                    "validation_rules.required_columns",
+                    f"column '{column}' is missing from table '{table}'",
+                )
             )
     for position, feature in enumerate(config.features):
         if feature not in columns:
             problems.append(
-                FieldProblem(f"configuration.features[{position}]", f"column '{feature}' is not in table '{table}'")
+                FieldProblem(
+                    f"configuration.features[{position}]",
+                    f"column '{feature}' is not in table '{table}'",
+                )
             )
     target = config.target_variable
     if target and target not in columns:
-        problems.append(FieldProblem("configuration.target_variable", f"column '{target}' is not in table '{table}'"))
+        problems.append(
+            FieldProblem(
+                "configuration.target_variable", f"column '{target}' is not in table '{table}'"
+            )
+        )
     rows = int(frame[target].notna().sum()) if target and target in columns else len(frame)
     if rows < rules.min_data_points:
         problems.append(
@@ -41,7 +51,8 @@ def check_training_frame(
         problems.extend(_date_problems(frame, table, config.date_column))
     if problems:
         raise DataValidationError(
-            "Training data failed validation: " + "; ".join(f"{p.field}: {p.problem}" for p in problems),
+            "Training data failed validation: "
+            + "; ".join(f"{p.field}: {p.problem}" for p in problems),
             problems,
         )
 
@@ -50,7 +61,9 @@ def _date_problems(frame: pd.DataFrame, table: str, date_column: str | None) -> 
     rule = "validation_rules.date_range_validation"
     column = date_column or ("date" if "date" in frame.columns else None)
     if column is None:
-        return [FieldProblem(rule, "needs configuration.date_column (no column named 'date' exists)")]
+        return [
+            FieldProblem(rule, "needs configuration.date_column (no column named 'date' exists)")
+        ]
     if column not in frame.columns:
         return [FieldProblem(rule, f"date column '{column}' is not in table '{table}'")]
     parsed = pd.to_datetime(frame[column], errors="coerce", utc=True)
@@ -61,5 +74,9 @@ def _date_problems(frame: pd.DataFrame, table: str, date_column: str | None) -> 
     if parsed.notna().sum() == 0:
         problems.append(FieldProblem(rule, f"column '{column}' holds no dates"))
     elif parsed.max() > pd.Timestamp(datetime.now(UTC)):
-        problems.append(FieldProblem(rule, f"column '{column}' has dates in the future (latest {parsed.max():%Y-%m-%d})"))
+        problems.append(
+            FieldProblem(
+                rule, f"column '{column}' has dates in the future (latest {parsed.max():%Y-%m-%d})"
+            )
+        )
     return problems

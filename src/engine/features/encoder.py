@@ -56,13 +56,17 @@ class CoercionReport:
         if self.blank_values:
             parts.append(f"{self.blank_values} blank values treated as missing")
         if self.unparseable_values:
-            parts.append(f"{self.unparseable_values} unparseable values treated as missing (e.g. {self.examples})")
+            parts.append(
+                f"{self.unparseable_values} unparseable values treated as missing (e.g. {self.examples})"
+            )
         return text + (": " + "; ".join(parts) if parts else "")
 
 
 def _is_blank(value: Any) -> bool:
-    return value is None or (isinstance(value, float) and math.isnan(value)) or (
-        isinstance(value, str) and not value.strip()
+    return (
+        value is None
+        or (isinstance(value, float) and math.isnan(value))
+        or (isinstance(value, str) and not value.strip())
     )
 
 
@@ -103,7 +107,8 @@ def _category(value: Any) -> str:
         return "true" if value else "false"
     if isinstance(value, dict | list):
         raise ValueError("expected a single category value, got a structure")
-    return str(value)
+    text = str(value).strip()
+    return text or MISSING
 
 
 def infer_kind(column: pd.Series) -> Kind:
@@ -113,7 +118,8 @@ def infer_kind(column: pd.Series) -> Kind:
         return "numeric"
     values = column.dropna().astype(str).str.strip()
     values = values[values != ""]
-    if len(values) and set(values.str.lower().unique()) <= _TRUE | _FALSE and values.nunique() <= 2:
+    lowered = values.str.lower()
+    if len(values) and set(lowered.unique()) <= _TRUE | _FALSE and lowered.nunique() <= 2:
         return "boolean"
     parsed = pd.to_numeric(values, errors="coerce")
     if len(values) and parsed.notna().mean() >= TEXT_NUMBER_SHARE:
@@ -184,7 +190,9 @@ class FeatureEncoder:
     def _fit_one(self, name: str, kind: Kind, column: pd.Series) -> FeatureSpec:
         if kind == "categorical":
             counts = pd.Series(category_column(column)).value_counts()
-            return FeatureSpec(name, kind, categories=[str(c) for c in counts.index[:MAX_CATEGORIES]])
+            return FeatureSpec(
+                name, kind, categories=[str(c) for c in counts.index[:MAX_CATEGORIES]]
+            )
         values = bool_column(column) if kind == "boolean" else numeric_column(column)[0]
         spec = FeatureSpec(name, kind)
         if kind == "numeric" and not pd.api.types.is_numeric_dtype(column):
@@ -224,7 +232,9 @@ class FeatureEncoder:
     def encode_frame(self, frame: pd.DataFrame) -> np.ndarray:
         """Vectorized encoding of a whole frame (training, batch scoring)."""
         out = np.zeros((len(frame), len(self.columns_)), dtype=np.float64)
-        for spec, offset, categories in zip(self.specs_, self._offsets, self._category_arrays, strict=True):
+        for spec, offset, categories in zip(
+            self.specs_, self._offsets, self._category_arrays, strict=True
+        ):
             column = frame[spec.name]
             if spec.kind == "categorical":
                 codes = category_codes(column, categories)
@@ -238,7 +248,9 @@ class FeatureEncoder:
     def encode_record(self, record: Mapping[str, Any], row: np.ndarray) -> list[FieldProblem]:
         """Fill `row` (zeros, length len(columns_)) from one flat record; return problems."""
         problems: list[FieldProblem] = []
-        for spec, offset, index in zip(self.specs_, self._offsets, self._category_index, strict=True):
+        for spec, offset, index in zip(
+            self.specs_, self._offsets, self._category_index, strict=True
+        ):
             value = record.get(spec.name)
             try:
                 if spec.kind == "categorical":
@@ -253,7 +265,9 @@ class FeatureEncoder:
             row[offset] = spec.median if number is None or math.isnan(number) else number
         return problems
 
-    def encode_records(self, records: Sequence[Mapping[str, Any]]) -> tuple[np.ndarray, list[list[FieldProblem]]]:
+    def encode_records(
+        self, records: Sequence[Mapping[str, Any]]
+    ) -> tuple[np.ndarray, list[list[FieldProblem]]]:
         matrix = np.zeros((len(records), len(self.columns_)), dtype=np.float64)
         problems = [self.encode_record(r, matrix[i]) for i, r in enumerate(records)]
         return matrix, problems
@@ -288,7 +302,8 @@ def encode_target(column: pd.Series, field_name: str) -> tuple[np.ndarray, str]:
         return bool_column(column).astype(int), "true"
     if len(labels) != 2:
         raise ValidationError.for_field(
-            field_name, f"a binary target needs exactly 2 classes, found {len(labels)}: {labels[:5]}"
+            field_name,
+            f"a binary target needs exactly 2 classes, found {len(labels)}: {labels[:5]}",
         )
     positive = labels[1]
     return (column.astype(str).str.strip() == positive).astype(int).to_numpy(), positive

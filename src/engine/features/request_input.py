@@ -45,17 +45,25 @@ class InputResolver:
                 if path in self._allowed or leaf in self._allowed:
                     extras[leaf] = value
                 else:
-                    problems.append(FieldProblem(f"{prefix}.{path}", "unknown field: not a feature of this asset"))
+                    problems.append(
+                        FieldProblem(
+                            f"{prefix}.{path}", "unknown field: not a feature of this asset"
+                        )
+                    )
                 continue
             if name in values:
-                problems.append(FieldProblem(f"{prefix}.{path}", f"feature '{name}' is given twice"))
+                problems.append(
+                    FieldProblem(f"{prefix}.{path}", f"feature '{name}' is given twice")
+                )
                 continue
             values[name] = value
         return values, extras, problems
 
     def missing(self, values: Mapping[str, Any], prefix: str = "input_data") -> list[FieldProblem]:
         return [
-            FieldProblem(f"{prefix}.{name}", "required feature is missing (send null for an unknown value)")
+            FieldProblem(
+                f"{prefix}.{name}", "required feature is missing (send null for an unknown value)"
+            )
             for name in self.features
             if name not in values
         ]

@@ -35,7 +35,9 @@ def asset_summary(ctx: Context, company: str, row: dict[str, Any]) -> dict[str, 
     spec = row["spec"]
     metrics = _active_metrics(ctx, company, row)
     usage = _usage(ctx, company, row["asset_id"])
-    performance: dict[str, Any] = {k: round(metrics[k], 4) for k in ("accuracy", "auc_roc") if k in metrics}
+    performance: dict[str, Any] = {
+        k: round(metrics[k], 4) for k in ("accuracy", "auc_roc") if k in metrics
+    }
     performance["avg_response_time"] = _round(usage["avg_latency_ms"])
     performance["total_requests"] = usage["total_requests"]
     return {
@@ -82,7 +84,12 @@ def asset_details(ctx: Context, company: str, row: dict[str, Any]) -> dict[str, 
         "description": spec.description,
         "status": row["status"],
         "category": spec.category,
-        "subcategory": spec.subcategory or ("classification" if spec.configuration.is_classification else spec.configuration.model_type),
+        "subcategory": spec.subcategory
+        or (
+            "classification"
+            if spec.configuration.is_classification
+            else spec.configuration.model_type
+        ),
         "version": row["version"],
         "active_version": row["active_version"],
         "created_at": row["created_at"],
@@ -110,8 +117,10 @@ def api_specification(ctx: Context, row: dict[str, Any], spec: AssetSpec) -> dic
         for feature in model.encoder.specs_:
             inputs[feature.name] = _JSON_TYPES[feature.kind]
     else:
-        inputs.update({name: "any" for name in config.features})
-    inputs.update({"include_confidence_interval": "boolean", "include_feature_importance": "boolean"})
+        inputs.update(dict.fromkeys(config.features, "any"))
+    inputs.update(
+        {"include_confidence_interval": "boolean", "include_feature_importance": "boolean"}
+    )
     outputs: dict[str, Any] = {}
     if config.entity_key:
         outputs[config.entity_key.field] = "string"
@@ -124,4 +133,9 @@ def api_specification(ctx: Context, row: dict[str, Any], spec: AssetSpec) -> dic
             "key_factors": "array",
         }
     )
-    return {"endpoint": endpoint_url(ctx, row["asset_id"]), "methods": ["POST"], "input_schema": inputs, "output_schema": outputs}
+    return {
+        "endpoint": endpoint_url(ctx, row["asset_id"]),
+        "methods": ["POST"],
+        "input_schema": inputs,
+        "output_schema": outputs,
+    }

@@ -5,10 +5,12 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from engine.algorithms import ALGORITHMS
+from engine.algorithms.base import validate_hyperparameters
 from engine.clock import new_id, now_iso
 from engine.domain import semver
-from engine.domain.asset_config import AssetSpec
 from engine.domain.asset_changes import describe_changes, needs_retraining
+from engine.domain.asset_config import AssetSpec
 from engine.domain.parsing import parse
 from engine.errors import ConflictError, FieldProblem, ValidationError
 from engine.service.asset_views import asset_details, asset_summary, endpoint_url
@@ -24,23 +26,71 @@ def _check_sources(ctx: Context, company: str, spec: AssetSpec) -> None:
         try:
             source = ctx.store.get_source(company, ref.source_id)
         except LookupError:
-            problems.append(FieldProblem(f"data_sources[{i}].source_id", f"no data source '{ref.source_id}'; connect it first"))
+            problems.append(
+                FieldProblem(
+                    f"data_sources[{i}].source_id",
+                    f"no data source '{ref.source_id}'; connect it first",
+                )
+            )
             continue
         for j, table in enumerate(ref.tables):
             if table not in source["tables"]:
                 problems.append(
-                    FieldProblem(f"data_sources[{i}].tables[{j}]", f"'{table}' is not a table of '{ref.source_id}' ({source['tables']})")
+                    FieldProblem(
+                        f"data_sources[{i}].tables[{j}]",
+                        f"'{table}' is not a table of '{ref.source_id}' ({source['tables']})",
+                    )
                 )
-    table = spec.configuration.table
+    training_table = spec.configuration.table
     known = {t for ref in spec.data_sources for t in ref.tables}
-    if table and known and table not in known:
-        problems.append(FieldProblem("configuration.table", f"'{table}' is not among the asset's tables {sorted(known)}"))
+    if training_table and known and training_table not in known:
+        problems.append(
+            FieldProblem(
+                "configuration.table",
+                f"'{training_table}' is not among the asset's tables {sorted(known)}",
+            )
+        )
     if problems:
-        raise ValidationError("Invalid data sources: " + "; ".join(f"{p.field}: {p.problem}" for p in problems), problems)
+        raise ValidationError(
+            "Invalid data sources: " + "; ".join(f"{p.field}: {p.problem}" for p in problems),
+            problems,
+        )
+
+
+def _check_algorithms(spec: AssetSpec) -> None:
+    """Unknown algorithms and bad hyperparameters are refused when the asset is defined, not
+    minutes later when it trains."""
+    config = spec.configuration
+    if not config.is_classification:
+        return
+    problems = [
+        FieldProblem(f"configuration.algorithms[{i}]", ALGORITHMS.unknown_message(name))
+        for i, name in enumerate(config.algorithms)
+        if name not in ALGORITHMS
+    ]
+    for name in config.hyperparameters:
+        if name not in config.algorithms:
+            problems.append(
+                FieldProblem(
+                    f"configuration.hyperparameters.{name}", "not one of the asset's algorithms"
+                )
+            )
+    if problems:
+        raise ValidationError(
+            "Invalid configuration: " + "; ".join(f"{p.field}: {p.problem}" for p in problems),
+            problems,
+        )
+    for name, params in config.hyperparameters.items():
+        try:
+            validate_hyperparameters(ALGORITHMS.load(name), name, params)
+        except ValidationError as exc:
+            details = [FieldProblem(f"configuration.{d.field}", d.problem) for d in exc.details]
+            raise ValidationError(exc.message, details) from None
 
 
 def create(ctx: Context, company: str, body: dict[str, Any]) -> dict[str, Any]:
     spec = parse(AssetSpec, body, "analytics asset")
+    _check_algorithms(spec)
     _check_sources(ctx, company, spec)
     asset_id, created = new_id("asset"), now_iso()
     ctx.store.add_asset(
@@ -62,7 +112,11 @@ def create(ctx: Context, company: str, body: dict[str, Any]) -> dict[str, Any]:
     for ref in spec.data_sources:
         source = ctx.store.get_source(company, ref.source_id)
         sources.append(
-            {"source_id": ref.source_id, "connection_status": source["status"], "last_validated": source["last_validated"]}
+            {
+                "source_id": ref.source_id,
+                "connection_status": source["status"],
+                "last_validated": source["last_validated"],
+            }
         )
     return {
         "asset_id": asset_id,
@@ -71,7 +125,11 @@ def create(ctx: Context, company: str, body: dict[str, Any]) -> dict[str, Any]:
         "version": "1.0.0",
         "created_at": created,
         "data_sources": sources,
-        "endpoint": {"url": endpoint_url(ctx, asset_id), "methods": ["POST"], "authentication": "required"},
+        "endpoint": {
+            "url": endpoint_url(ctx, asset_id),
+            "methods": ["POST"],
+            "authentication": "required",
+        },
         "next_steps": _next_steps(spec),
     }
 
@@ -105,7 +163,13 @@ def list_assets(
     if offset < 0:
         raise ValidationError.for_field("offset", "must be 0 or more")
     rows, counts = ctx.store.list_assets(
-        company, status=status, category=category, data_source=data_source, sort=sort, limit=limit, offset=offset
+        company,
+        status=status,
+        category=category,
+        data_source=data_source,
+        sort=sort,
+        limit=limit,
+        offset=offset,
     )
     meta = {"total": counts["total"], **{s: counts.get(s, 0) for s in STATUSES}}
     return [asset_summary(ctx, company, row) for row in rows], meta
@@ -123,10 +187,13 @@ def update(ctx: Context, company: str, asset_id: str, body: dict[str, Any]) -> d
     if status is not None and status not in STATUSES:
         raise ValidationError.for_field("status", f"must be one of {', '.join(STATUSES)}")
     if status == "published" and not row["active_version"]:
-        raise ConflictError("An asset can be published only once it has an active (trained) version.")
+        raise ConflictError(
+            "An asset can be published only once it has an active (trained) version."
+        )
     before = AssetSpec.model_validate(row["spec"])
     merged = _merge(row["spec"], patch)
     after = parse(AssetSpec, merged, "asset update")
+    _check_algorithms(after)
     _check_sources(ctx, company, after)
     changes = describe_changes(before, after)
     if status is not None and status != row["status"]:
@@ -136,8 +203,13 @@ def update(ctx: Context, company: str, asset_id: str, body: dict[str, Any]) -> d
     spec_changed = before != after
     version = semver.bump_minor(row["version"]) if spec_changed else row["version"]
     updated = now_iso()
-    values: dict[str, Any] = {"spec": after.model_dump(mode="json"), "name": after.name, "category": after.category,
-                              "version": version, "updated_at": updated}
+    values: dict[str, Any] = {
+        "spec": after.model_dump(mode="json"),
+        "name": after.name,
+        "category": after.category,
+        "version": version,
+        "updated_at": updated,
+    }
     if status is not None:
         values["status"] = status
     source_ids = [ref.source_id for ref in after.data_sources]
@@ -150,7 +222,9 @@ def update(ctx: Context, company: str, asset_id: str, body: dict[str, Any]) -> d
         "updated_at": updated,
         "changes": changes,
         "requires_retraining": retrain,
-        "estimated_retraining_time": _last_training_time(ctx, company, asset_id) if retrain else None,
+        "estimated_retraining_time": _last_training_time(ctx, company, asset_id)
+        if retrain
+        else None,
     }
 
 
@@ -160,8 +234,12 @@ def _merge(base: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
     extra = configuration.pop("additional_features", None)
     if extra is not None:
         if not isinstance(extra, list):
-            raise ValidationError.for_field("configuration.additional_features", "must be a list of column names")
-        configuration["features"] = list(dict.fromkeys([*merged["configuration"]["features"], *extra]))
+            raise ValidationError.for_field(
+                "configuration.additional_features", "must be a list of column names"
+            )
+        configuration["features"] = list(
+            dict.fromkeys([*merged["configuration"]["features"], *extra])
+        )
     for key, value in patch.items():
         if key == "configuration":
             merged["configuration"] = {**merged["configuration"], **configuration}

@@ -21,7 +21,12 @@ from engine.errors import ConflictError, FieldProblem, NotFoundError, Validation
 from engine.features.request_input import InputResolver
 from engine.service.asset_views import probability_field
 from engine.service.context import Context
-from engine.service.execution_options import DEFAULT_OUTPUT, DEFAULT_PARAMETERS, ExecuteParameters, OutputOptions
+from engine.service.execution_options import (
+    DEFAULT_OUTPUT,
+    DEFAULT_PARAMETERS,
+    ExecuteParameters,
+    OutputOptions,
+)
 from engine.trained_model import TrainedModel
 
 _REQUEST_KEYS = frozenset({"input_data", "parameters", "output_options"})
@@ -42,7 +47,9 @@ class Serving:
 
     def risk_level(self, p: float) -> str:
         thresholds = self.config.risk_thresholds
-        return "high" if p >= thresholds["high"] else "medium" if p >= thresholds["medium"] else "low"
+        return (
+            "high" if p >= thresholds["high"] else "medium" if p >= thresholds["medium"] else "low"
+        )
 
 
 def serving(ctx: Context, company: str, asset_id: str) -> Serving:
@@ -74,24 +81,37 @@ def _options(request: Mapping[str, Any]) -> tuple[ExecuteParameters, OutputOptio
     unknown = set(request) - _REQUEST_KEYS
     if unknown:
         field = sorted(unknown)[0]
-        raise ValidationError.for_field(field, "unknown field; the request takes input_data, parameters, output_options")
+        raise ValidationError.for_field(
+            field, "unknown field; the request takes input_data, parameters, output_options"
+        )
     params = request.get("parameters")
     output = request.get("output_options")
     return (
-        parse(ExecuteParameters, params, "parameters", "parameters") if params else DEFAULT_PARAMETERS,
-        parse(OutputOptions, output, "output_options", "output_options") if output else DEFAULT_OUTPUT,
+        parse(ExecuteParameters, params, "parameters", "parameters")
+        if params
+        else DEFAULT_PARAMETERS,
+        parse(OutputOptions, output, "output_options", "output_options")
+        if output
+        else DEFAULT_OUTPUT,
     )
 
 
 def _check_horizon(serve: Serving, params: ExecuteParameters) -> None:
     declared = getattr(serve.config, "prediction_horizon", None)
-    if params.prediction_horizon is not None and declared is not None and params.prediction_horizon != declared:
+    if (
+        params.prediction_horizon is not None
+        and declared is not None
+        and params.prediction_horizon != declared
+    ):
         raise ValidationError.for_field(
-            "parameters.prediction_horizon", f"this model predicts over {declared} days, not {params.prediction_horizon}"
+            "parameters.prediction_horizon",
+            f"this model predicts over {declared} days, not {params.prediction_horizon}",
         )
 
 
-def _lookup_entity(ctx: Context, company: str, serve: Serving, key_value: Any, field: str) -> dict[str, Any]:
+def _lookup_entity(
+    ctx: Context, company: str, serve: Serving, key_value: Any, field: str
+) -> dict[str, Any]:
     from engine.service.sources import cached_connector
 
     entity = serve.config.entity_key
@@ -99,11 +119,18 @@ def _lookup_entity(ctx: Context, company: str, serve: Serving, key_value: Any, f
     ref = serve.spec.data_sources[0]
     table = serve.config.table or ref.tables[0]
     connector = cached_connector(ctx, company, ref.source_id)
-    rows = connector.read_table(table, serve.resolver.features, {entity.column: key_value}, limit=2).to_pylist()
+    rows = connector.read_table(
+        table, serve.resolver.features, {entity.column: key_value}, limit=2
+    ).to_pylist()
     if not rows:
-        raise NotFoundError(f"{field}: no row with {entity.column} = {key_value!r} in '{table}'.", [FieldProblem(field, "no such entity")])
+        raise NotFoundError(
+            f"{field}: no row with {entity.column} = {key_value!r} in '{table}'.",
+            [FieldProblem(field, "no such entity")],
+        )
     if len(rows) > 1:
-        raise ConflictError(f"{field}: {entity.column} = {key_value!r} matches several rows in '{table}'.")
+        raise ConflictError(
+            f"{field}: {entity.column} = {key_value!r} matches several rows in '{table}'."
+        )
     return dict(rows[0])
 
 
@@ -115,7 +142,9 @@ def _resolve_record(
     if entity and entity.field in extras and not problems:
         missing = [f for f in serve.resolver.features if f not in values]
         if missing:
-            looked_up = _lookup_entity(ctx, company, serve, extras[entity.field], f"{prefix}.{entity.field}")
+            looked_up = _lookup_entity(
+                ctx, company, serve, extras[entity.field], f"{prefix}.{entity.field}"
+            )
             values = {**looked_up, **values}
     problems += serve.resolver.missing(values, prefix)
     return values, extras, problems
@@ -136,40 +165,70 @@ def _key_factors(serve: Serving, contributions: np.ndarray, top_k: int) -> list[
     ]
 
 
-def _results(serve: Serving, p: float, lower: float, upper: float, factors: list[dict[str, Any]] | None,
-             params: ExecuteParameters, output: OutputOptions) -> dict[str, Any]:
-    results: dict[str, Any] = {serve.probability_field: round(p, 6), "risk_level": serve.risk_level(p)}
+def _results(
+    serve: Serving,
+    p: float,
+    lower: float,
+    upper: float,
+    factors: list[dict[str, Any]] | None,
+    params: ExecuteParameters,
+    output: OutputOptions,
+) -> dict[str, Any]:
+    results: dict[str, Any] = {
+        serve.probability_field: round(p, 6),
+        "risk_level": serve.risk_level(p),
+    }
     if output.format == "detailed" and params.include_confidence_interval:
-        results["confidence_interval"] = {"lower": round(lower, 6), "upper": round(upper, 6), "level": serve.model.interval.level}
+        results["confidence_interval"] = {
+            "lower": round(lower, 6),
+            "upper": round(upper, 6),
+            "level": serve.model.interval.level,
+        }
     if output.format == "detailed" and factors is not None:
         results["key_factors"] = factors
     return results
 
 
-def execute(ctx: Context, company: str, asset_id: str, request: Mapping[str, Any]) -> dict[str, Any]:
+def execute(
+    ctx: Context, company: str, asset_id: str, request: Mapping[str, Any]
+) -> dict[str, Any]:
     started = time.perf_counter()
     serve = serving(ctx, company, asset_id)
     params, output = _options(request)
     _check_horizon(serve, params)
-    values, extras, problems = _resolve_record(ctx, company, serve, request.get("input_data"), "input_data")
+    values, extras, problems = _resolve_record(
+        ctx, company, serve, request.get("input_data"), "input_data"
+    )
     encoder = serve.model.encoder
     row = np.zeros((1, len(encoder.columns_)))
     if not problems:
-        problems = [FieldProblem(f"input_data.{p.field}", p.problem) for p in encoder.encode_record(values, row[0])]
+        problems = [
+            FieldProblem(f"input_data.{p.field}", p.problem)
+            for p in encoder.encode_record(values, row[0])
+        ]
     if problems:
-        raise ValidationError("Invalid input_data: " + "; ".join(f"{p.field}: {p.problem}" for p in problems[:5]), problems)
+        raise ValidationError(
+            "Invalid input_data: " + "; ".join(f"{p.field}: {p.problem}" for p in problems[:5]),
+            problems,
+        )
     factors = None
     if params.include_feature_importance and output.format == "detailed":
         p, lower, upper, contributions = serve.model.predict_explained(row)
-        factors = _key_factors(serve, contributions[0], params.max_key_factors or serve.config.key_factors)
+        factors = _key_factors(
+            serve, contributions[0], params.max_key_factors or serve.config.key_factors
+        )
     else:
         p, lower, upper = serve.model.predict(row)
     execution_id = new_id("exec")
     response: dict[str, Any] = {"execution_id": execution_id, "asset_id": asset_id}
-    customer = extras.get("customer_id") or (extras.get(serve.config.entity_key.field) if serve.config.entity_key else None)
+    customer = extras.get("customer_id") or (
+        extras.get(serve.config.entity_key.field) if serve.config.entity_key else None
+    )
     if customer is not None:
         response["customer_id"] = customer
-    response["results"] = _results(serve, float(p[0]), float(lower[0]), float(upper[0]), factors, params, output)
+    response["results"] = _results(
+        serve, float(p[0]), float(lower[0]), float(upper[0]), factors, params, output
+    )
     elapsed_ms = (time.perf_counter() - started) * 1000
     if output.include_metadata:
         response["metadata"] = {
@@ -178,14 +237,29 @@ def execute(ctx: Context, company: str, asset_id: str, request: Mapping[str, Any
             "data_points_used": serve.training_rows,
             "prediction_date": now_iso(),
         }
-    ctx.executions.record({"execution_id": execution_id, "company": company, "asset_id": asset_id, "version": serve.version,
-                           "customer_id": None if customer is None else str(customer), "outcome": "success",
-                           "error_code": None, "latency_ms": elapsed_ms, "records": 1, "created_at": now_iso()})
+    ctx.executions.record(
+        {
+            "execution_id": execution_id,
+            "company": company,
+            "asset_id": asset_id,
+            "version": serve.version,
+            "customer_id": None if customer is None else str(customer),
+            "outcome": "success",
+            "error_code": None,
+            "latency_ms": elapsed_ms,
+            "records": 1,
+            "created_at": now_iso(),
+        }
+    )
     return response
 
 
 def execute_batch(
-    ctx: Context, company: str, asset_id: str, records: Sequence[Mapping[str, Any]], parameters: Mapping[str, Any] | None = None
+    ctx: Context,
+    company: str,
+    asset_id: str,
+    records: Sequence[Mapping[str, Any]],
+    parameters: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Score many records in one vectorized pass; a bad record fails alone with its errors.
 
@@ -193,7 +267,11 @@ def execute_batch(
     """
     started = time.perf_counter()
     serve = serving(ctx, company, asset_id)
-    params = parse(ExecuteParameters, parameters, "parameters", "parameters") if parameters else DEFAULT_PARAMETERS
+    params = (
+        parse(ExecuteParameters, parameters, "parameters", "parameters")
+        if parameters
+        else DEFAULT_PARAMETERS
+    )
     _check_horizon(serve, params)
     encoder = serve.model.encoder
     matrix = np.zeros((len(records), len(encoder.columns_)))
@@ -205,12 +283,18 @@ def execute_batch(
         try:
             if not isinstance(record, Mapping):
                 raise ValidationError.for_field(f"batch_data[{i}]", "must be an object")
-            input_data = dict(record.get("input_data") or {})
+            raw_input = record.get("input_data") or {}
+            if not isinstance(raw_input, Mapping):
+                raise ValidationError.for_field(prefix, "must be an object")
+            input_data = dict(raw_input)
             if customer is not None:
                 input_data.setdefault("customer_id", customer)
             values, _, problems = _resolve_record(ctx, company, serve, input_data, prefix)
             if not problems:
-                problems = [FieldProblem(f"{prefix}.{p.field}", p.problem) for p in encoder.encode_record(values, matrix[i])]
+                problems = [
+                    FieldProblem(f"{prefix}.{p.field}", p.problem)
+                    for p in encoder.encode_record(values, matrix[i])
+                ]
         except (ValidationError, NotFoundError, ConflictError) as exc:
             problems = exc.details or [FieldProblem(f"batch_data[{i}]", exc.message)]
         if problems:
@@ -224,7 +308,9 @@ def execute_batch(
     if ok.any():
         if params.include_feature_importance:
             contributions = np.zeros((len(records), len(encoder.specs_)))
-            p[ok], lower[ok], upper[ok], contributions[ok] = serve.model.predict_explained(matrix[ok])
+            p[ok], lower[ok], upper[ok], contributions[ok] = serve.model.predict_explained(
+                matrix[ok]
+            )
         else:
             p[ok], lower[ok], upper[ok] = serve.model.predict(matrix[ok])
     top_k = params.max_key_factors or serve.config.key_factors
@@ -232,20 +318,40 @@ def execute_batch(
     for i, record in enumerate(records):
         record_id = record.get("id", i) if isinstance(record, Mapping) else i
         if i in failures:
-            results.append({"id": record_id, "status": "failed",
-                            "errors": [{"field": f.field, "problem": f.problem} for f in failures[i]]})
+            results.append(
+                {
+                    "id": record_id,
+                    "status": "failed",
+                    "errors": [{"field": f.field, "problem": f.problem} for f in failures[i]],
+                }
+            )
             continue
-        factors = _key_factors(serve, contributions[i], top_k) if contributions is not None else None
+        factors = (
+            _key_factors(serve, contributions[i], top_k) if contributions is not None else None
+        )
         item: dict[str, Any] = {"id": record_id, "status": "success"}
         if customers[i] is not None:
             item["customer_id"] = customers[i]
-        item["results"] = _results(serve, float(p[i]), float(lower[i]), float(upper[i]), factors, params, DEFAULT_OUTPUT)
+        item["results"] = _results(
+            serve, float(p[i]), float(lower[i]), float(upper[i]), factors, params, DEFAULT_OUTPUT
+        )
         results.append(item)
     elapsed_ms = (time.perf_counter() - started) * 1000
     succeeded = int(ok.sum())
-    ctx.executions.record({"execution_id": new_id("exec"), "company": company, "asset_id": asset_id, "version": serve.version,
-                           "customer_id": None, "outcome": "success" if succeeded == len(records) else "partial",
-                           "error_code": None, "latency_ms": elapsed_ms, "records": len(records), "created_at": now_iso()})
+    ctx.executions.record(
+        {
+            "execution_id": new_id("exec"),
+            "company": company,
+            "asset_id": asset_id,
+            "version": serve.version,
+            "customer_id": None,
+            "outcome": "success" if succeeded == len(records) else "partial",
+            "error_code": None,
+            "latency_ms": elapsed_ms,
+            "records": len(records),
+            "created_at": now_iso(),
+        }
+    )
     return {
         "asset_id": asset_id,
         "model_version": serve.version,
@@ -262,10 +368,16 @@ def score_frame(ctx: Context, company: str, asset_id: str, frame: pd.DataFrame) 
     serve = serving(ctx, company, asset_id)
     missing = [f for f in serve.resolver.features if f not in frame.columns]
     if missing:
-        raise ValidationError(f"The frame lacks feature columns {missing}", [FieldProblem(f, "missing column") for f in missing])
+        raise ValidationError(
+            f"The frame lacks feature columns {missing}",
+            [FieldProblem(f, "missing column") for f in missing],
+        )
     p, lower, upper = serve.model.predict(serve.model.encoder.encode_frame(frame))
     thresholds = serve.config.risk_thresholds
-    risk = np.where(p >= thresholds["high"], "high", np.where(p >= thresholds["medium"], "medium", "low"))
+    risk = np.where(
+        p >= thresholds["high"], "high", np.where(p >= thresholds["medium"], "medium", "low")
+    )
     return pd.DataFrame(
-        {serve.probability_field: p, "risk_level": risk, "lower": lower, "upper": upper}, index=frame.index
+        {serve.probability_field: p, "risk_level": risk, "lower": lower, "upper": upper},
+        index=frame.index,
     )

@@ -13,7 +13,9 @@ log = logging.getLogger(__name__)
 
 
 class ExecutionLog:
-    def __init__(self, store: SqlMetadataStore, flush_seconds: float = 0.5, max_buffer: int = 5000) -> None:
+    def __init__(
+        self, store: SqlMetadataStore, flush_seconds: float = 0.5, max_buffer: int = 5000
+    ) -> None:
         self._store = store
         self._flush_seconds = flush_seconds
         self._max_buffer = max_buffer

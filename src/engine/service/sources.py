@@ -69,7 +69,9 @@ def _free_id(ctx: Context, company: str, base: str) -> str:
     return candidate
 
 
-def _connection_test(source_type: str, config: dict[str, Any], validation_query: str | None) -> dict[str, Any]:
+def _connection_test(
+    source_type: str, config: dict[str, Any], validation_query: str | None
+) -> dict[str, Any]:
     started = time.perf_counter()
     try:
         connector = open_connector(source_type, config)
@@ -84,15 +86,28 @@ def _connection_test(source_type: str, config: dict[str, Any], validation_query:
     except ConfigurationError:
         raise
     except EngineError as exc:
-        return {"status": "failed", "reason": exc.message, "latency_ms": _ms(started), "tables": [], "tables_discovered": 0}
-    return {"status": "passed", "latency_ms": _ms(started), "tables": tables, "tables_discovered": len(tables)}
+        return {
+            "status": "failed",
+            "reason": exc.message,
+            "latency_ms": _ms(started),
+            "tables": [],
+            "tables_discovered": 0,
+        }
+    return {
+        "status": "passed",
+        "latency_ms": _ms(started),
+        "tables": tables,
+        "tables_discovered": len(tables),
+    }
 
 
 def _ms(started: float) -> float:
     return round((time.perf_counter() - started) * 1000, 2)
 
 
-def describe(ctx: Context, company: str, source_id: str, include_test: bool = False) -> dict[str, Any]:
+def describe(
+    ctx: Context, company: str, source_id: str, include_test: bool = False
+) -> dict[str, Any]:
     row = ctx.store.get_source(company, source_id)
     out: dict[str, Any] = {
         "source_id": row["source_id"],
@@ -120,7 +135,12 @@ def describe(ctx: Context, company: str, source_id: str, include_test: bool = Fa
 
 
 def list_sources(
-    ctx: Context, company: str, *, type: str | None = None, status: str | None = None, asset_id: str | None = None
+    ctx: Context,
+    company: str,
+    *,
+    type: str | None = None,
+    status: str | None = None,
+    asset_id: str | None = None,
 ) -> tuple[list[dict[str, Any]], dict[str, int]]:
     rows = ctx.store.list_sources(company, type=type, status=status)
     if asset_id is not None:

@@ -54,11 +54,15 @@ class SqlMetadataStore:
 
     def get_source(self, company: str, source_id: str) -> Row:
         with self._db.connect() as conn:
-            found = conn.execute(
-                select(t.data_sources).where(
-                    t.data_sources.c.company == company, t.data_sources.c.source_id == source_id
+            found = (
+                conn.execute(
+                    select(t.data_sources).where(
+                        t.data_sources.c.company == company, t.data_sources.c.source_id == source_id
+                    )
                 )
-            ).mappings().first()
+                .mappings()
+                .first()
+            )
         if found is None:
             raise NotFoundError(f"No data source '{source_id}'.")
         return dict(found)
@@ -100,14 +104,22 @@ class SqlMetadataStore:
         conn.execute(delete(t.asset_sources).where(t.asset_sources.c.asset_id == asset_id))
         for source_id in dict.fromkeys(source_ids):
             conn.execute(
-                insert(t.asset_sources).values(company=company, asset_id=asset_id, source_id=source_id)
+                insert(t.asset_sources).values(
+                    company=company, asset_id=asset_id, source_id=source_id
+                )
             )
 
     def get_asset(self, company: str, asset_id: str) -> Row:
         with self._db.connect() as conn:
-            found = conn.execute(
-                select(t.assets).where(t.assets.c.company == company, t.assets.c.asset_id == asset_id)
-            ).mappings().first()
+            found = (
+                conn.execute(
+                    select(t.assets).where(
+                        t.assets.c.company == company, t.assets.c.asset_id == asset_id
+                    )
+                )
+                .mappings()
+                .first()
+            )
         if found is None:
             raise NotFoundError(f"No analytics asset '{asset_id}'.")
         return dict(found)
@@ -132,7 +144,9 @@ class SqlMetadataStore:
                 t.asset_sources.c.company == company, t.asset_sources.c.source_id == data_source
             )
             query = query.where(t.assets.c.asset_id.in_(linked))
-        by_status = query.with_only_columns(t.assets.c.status, func.count()).group_by(t.assets.c.status)
+        by_status = query.with_only_columns(t.assets.c.status, func.count()).group_by(
+            t.assets.c.status
+        )
         if status is not None:
             query = query.where(t.assets.c.status == status)
         total = query.with_only_columns(func.count())
@@ -154,7 +168,11 @@ class SqlMetadataStore:
         return [r[0] for r in rows]
 
     def update_asset(
-        self, company: str, asset_id: str, values: Mapping[str, Any], source_ids: Iterable[str] | None = None
+        self,
+        company: str,
+        asset_id: str,
+        values: Mapping[str, Any],
+        source_ids: Iterable[str] | None = None,
     ) -> None:
         with self._db.begin() as conn:
             result = conn.execute(
@@ -170,8 +188,14 @@ class SqlMetadataStore:
     def delete_asset(self, company: str, asset_id: str) -> None:
         with self._db.begin() as conn:
             for table in (t.asset_sources, t.versions, t.jobs, t.executions):
-                conn.execute(delete(table).where(table.c.company == company, table.c.asset_id == asset_id))
-            conn.execute(delete(t.assets).where(t.assets.c.company == company, t.assets.c.asset_id == asset_id))
+                conn.execute(
+                    delete(table).where(table.c.company == company, table.c.asset_id == asset_id)
+                )
+            conn.execute(
+                delete(t.assets).where(
+                    t.assets.c.company == company, t.assets.c.asset_id == asset_id
+                )
+            )
 
     # versions and the active pointer ---------------------------------------------------------
     def add_version(self, row: Row) -> None:
@@ -183,22 +207,30 @@ class SqlMetadataStore:
 
     def list_versions(self, company: str, asset_id: str) -> list[Row]:
         with self._db.connect() as conn:
-            rows = conn.execute(
-                select(t.versions)
-                .where(t.versions.c.company == company, t.versions.c.asset_id == asset_id)
-                .order_by(t.versions.c.created_at.desc())
-            ).mappings().all()
+            rows = (
+                conn.execute(
+                    select(t.versions)
+                    .where(t.versions.c.company == company, t.versions.c.asset_id == asset_id)
+                    .order_by(t.versions.c.created_at.desc())
+                )
+                .mappings()
+                .all()
+            )
         return [dict(r) for r in rows]
 
     def get_version(self, company: str, asset_id: str, version: str) -> Row:
         with self._db.connect() as conn:
-            found = conn.execute(
-                select(t.versions).where(
-                    t.versions.c.company == company,
-                    t.versions.c.asset_id == asset_id,
-                    t.versions.c.version == version,
+            found = (
+                conn.execute(
+                    select(t.versions).where(
+                        t.versions.c.company == company,
+                        t.versions.c.asset_id == asset_id,
+                        t.versions.c.version == version,
+                    )
                 )
-            ).mappings().first()
+                .mappings()
+                .first()
+            )
         if found is None:
             raise NotFoundError(f"Asset '{asset_id}' has no version {version}.")
         return dict(found)
@@ -217,7 +249,9 @@ class SqlMetadataStore:
             scoped = (t.versions.c.company == company, t.versions.c.asset_id == asset_id)
             if previous and previous != version:
                 conn.execute(
-                    update(t.versions).where(*scoped, t.versions.c.version == previous).values(status="deprecated")
+                    update(t.versions)
+                    .where(*scoped, t.versions.c.version == previous)
+                    .values(status="deprecated")
                 )
             conn.execute(
                 update(t.versions)
@@ -240,7 +274,8 @@ class SqlMetadataStore:
             ).first()
         if found is None:
             raise NotFoundError(f"No analytics asset '{asset_id}'.")
-        return found[0]
+        active: str | None = found[0]
+        return active
 
     # jobs ------------------------------------------------------------------------------------
     def add_job(self, row: Row) -> None:
@@ -253,9 +288,13 @@ class SqlMetadataStore:
 
     def get_job(self, company: str, job_id: str) -> Row:
         with self._db.connect() as conn:
-            found = conn.execute(
-                select(t.jobs).where(t.jobs.c.company == company, t.jobs.c.job_id == job_id)
-            ).mappings().first()
+            found = (
+                conn.execute(
+                    select(t.jobs).where(t.jobs.c.company == company, t.jobs.c.job_id == job_id)
+                )
+                .mappings()
+                .first()
+            )
         if found is None:
             raise NotFoundError(f"No job '{job_id}'.")
         return dict(found)
@@ -276,4 +315,8 @@ class SqlMetadataStore:
                 ).where(t.executions.c.company == company, t.executions.c.asset_id == asset_id)
             ).first()
         count, avg_latency, customers = found if found is not None else (0, None, 0)
-        return {"total_requests": int(count), "avg_latency_ms": avg_latency, "unique_customers": int(customers)}
+        return {
+            "total_requests": int(count),
+            "avg_latency_ms": avg_latency,
+            "unique_customers": int(customers),
+        }

@@ -1,6 +1,8 @@
-"""Training: from a validated frame to a fitted, calibrated, measured model."""
+"""Training: from a validated frame to a fitted, calibrated, measured model.
 
-from engine.training.classification import TrainingOutcome, train_classifier
+`engine.training.classification` holds the trainer; this package's root stays light so that
+the CLI can name the steps without importing scikit-learn."""
+
 from engine.training.progress import STEPS, Progress
 
-__all__ = ["STEPS", "Progress", "TrainingOutcome", "train_classifier"]
+__all__ = ["STEPS", "Progress"]

@@ -28,9 +28,9 @@ from sklearn.metrics import (
 )
 from sklearn.model_selection import StratifiedKFold, train_test_split
 
-from engine.algorithms import make_classifier
+from engine.algorithms import Classifier, make_classifier
 from engine.domain.asset_config import Configuration
-from engine.errors import DataValidationError, FieldProblem
+from engine.errors import DataValidationError, FieldProblem, ValidationError
 from engine.features import FeatureEncoder, encode_target
 from engine.features.encoder import CoercionReport
 from engine.intervals import CohortInterval
@@ -75,13 +75,26 @@ def _check_classes(y: np.ndarray, folds: int, target: str) -> None:
         )
 
 
+def _fit(
+    algorithm: str, params: dict[str, Any], x: np.ndarray, y: np.ndarray, seed: int
+) -> Classifier:
+    model = make_classifier(algorithm, params, random_state=seed)
+    try:
+        return model.fit(x, y)
+    except (ValueError, TypeError) as exc:  # the estimator's own parameter checks
+        raise ValidationError(
+            f"{algorithm} could not be fitted with hyperparameters {params}: {exc}",
+            [FieldProblem(f"hyperparameters.{algorithm}", str(exc))],
+        ) from exc
+
+
 def _cross_validate(
     algorithm: str, params: dict[str, Any], x: np.ndarray, y: np.ndarray, folds: int, seed: int
 ) -> tuple[np.ndarray, list[float]]:
     out_of_fold = np.zeros(len(y))
     scores = []
     for train_idx, test_idx in StratifiedKFold(folds, shuffle=True, random_state=seed).split(x, y):
-        model = make_classifier(algorithm, params, random_state=seed).fit(x[train_idx], y[train_idx])
+        model = _fit(algorithm, params, x[train_idx], y[train_idx], seed)
         out_of_fold[test_idx] = model.predict_proba(x[test_idx])
         scores.append(float(roc_auc_score(y[test_idx], out_of_fold[test_idx])))
     return out_of_fold, scores
@@ -95,7 +108,7 @@ def train_classifier(
 ) -> TrainingOutcome:
     assert config.target_variable is not None
     target = config.target_variable
-    folds = config.cross_validation_folds or 5
+    folds = config.cross_validation_folds
     durations: dict[str, float] = {}
     started = time.perf_counter()
 
@@ -105,9 +118,14 @@ def train_classifier(
     y, positive = encode_target(usable[target], "configuration.target_variable")
     _check_classes(y, folds, target)
     train_idx, holdout_idx = train_test_split(
-        np.arange(len(usable)), test_size=config.validation_split, stratify=y, random_state=config.random_state
+        np.arange(len(usable)),
+        test_size=config.validation_split,
+        stratify=y,
+        random_state=config.random_state,
     )
-    progress("data_preparation", 1.0, f"{len(train_idx)} training rows, {len(holdout_idx)} holdout rows")
+    progress(
+        "data_preparation", 1.0, f"{len(train_idx)} training rows, {len(holdout_idx)} holdout rows"
+    )
     durations["data_preparation"] = time.perf_counter() - started
 
     mark = time.perf_counter()
@@ -115,7 +133,11 @@ def train_classifier(
     x_train = encoder.encode_frame(usable.iloc[train_idx])
     x_holdout = encoder.encode_frame(usable.iloc[holdout_idx])
     y_train, y_holdout = y[train_idx], y[holdout_idx]
-    progress("feature_engineering", 1.0, f"{len(features)} features → {len(encoder.columns_)} model columns")
+    progress(
+        "feature_engineering",
+        1.0,
+        f"{len(features)} features → {len(encoder.columns_)} model columns",
+    )
     durations["feature_engineering"] = time.perf_counter() - mark
 
     mark = time.perf_counter()
@@ -123,16 +145,30 @@ def train_classifier(
     out_of_fold: dict[str, np.ndarray] = {}
     for i, algorithm in enumerate(config.algorithms):
         params = config.hyperparameters.get(algorithm, {})
-        progress("training", i / (len(config.algorithms) + 1), f"cross-validating {algorithm} ({folds} folds)")
+        progress(
+            "training",
+            i / (len(config.algorithms) + 1),
+            f"cross-validating {algorithm} ({folds} folds)",
+        )
         out_of_fold[algorithm], scores = _cross_validate(
             algorithm, params, x_train, y_train, folds, config.random_state
         )
-        cv_scores[algorithm] = {"auc_roc_mean": float(np.mean(scores)), "auc_roc_std": float(np.std(scores))}
+        cv_scores[algorithm] = {
+            "auc_roc_mean": float(np.mean(scores)),
+            "auc_roc_std": float(np.std(scores)),
+        }
     best = max(config.algorithms, key=lambda a: cv_scores[a]["auc_roc_mean"])
-    progress("training", len(config.algorithms) / (len(config.algorithms) + 1), f"fitting {best} on all training rows")
-    classifier = make_classifier(best, config.hyperparameters.get(best, {}), random_state=config.random_state)
-    classifier.fit(x_train, y_train)
-    interval = CohortInterval.fit(out_of_fold[best], y_train, config.confidence_level, seed=config.random_state)
+    progress(
+        "training",
+        len(config.algorithms) / (len(config.algorithms) + 1),
+        f"fitting {best} on all training rows",
+    )
+    classifier = _fit(
+        best, config.hyperparameters.get(best, {}), x_train, y_train, config.random_state
+    )
+    interval = CohortInterval.fit(
+        out_of_fold[best], y_train, config.confidence_level, seed=config.random_state
+    )
     model = TrainedModel(best, classifier, encoder, interval, target, positive)
     progress("training", 1.0, f"{best} fitted")
     durations["training"] = time.perf_counter() - mark
@@ -148,7 +184,9 @@ def train_classifier(
     total = float(contributions.sum()) or 1.0
     importance = {
         name: round(float(v) / total, 6)
-        for name, v in sorted(zip(encoder.feature_names_, contributions, strict=True), key=lambda kv: -kv[1])
+        for name, v in sorted(
+            zip(encoder.feature_names_, contributions, strict=True), key=lambda kv: -kv[1]
+        )
     }
     progress("validation", 1.0, f"holdout ROC AUC {metrics['auc_roc']:.4f}")
     durations["validation"] = time.perf_counter() - mark
