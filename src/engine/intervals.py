@@ -99,7 +99,7 @@ class CohortInterval:
         return (
             f"split-conformal {self.level:.0%} interval for the event rate of the "
             f"{self.cohort_size} most similar cases in {self.reference_size} "
-            f"(calibrated on out-of-fold predictions for {self.calibration_rows} rows)"
+            f"(calibrated on {self.calibration_rows} rows the model was not fitted on)"
         )
 
     def to_dict(self) -> dict[str, Any]:

@@ -2,10 +2,12 @@
 
 The rows are split once: a stratified holdout (`validation_split`) that nothing is fitted or
 calibrated on, and the training rows. Every candidate algorithm is cross-validated on the
-training rows (`cross_validation_folds`); the best by mean ROC AUC wins and is refitted on all
-training rows. Its out-of-fold probabilities calibrate the intervals (cross-conformal), so no
-training row is spent on calibration alone. Metrics, interval coverage and global importances
-are then measured on the holdout.
+training rows (`cross_validation_folds`); the best by mean ROC AUC wins. It is then fitted on 80%
+of the training rows and its intervals are calibrated on the other 20%, scored by that same
+final model (split conformal: calibration and future cases are exchangeable, so the stated
+coverage holds; calibrating on out-of-fold predictions of other models over-covered by ~4
+points on Telco). Metrics, interval coverage and global importances are measured on the
+holdout.
 """
 
 from __future__ import annotations
@@ -36,6 +38,9 @@ from engine.features.encoder import CoercionReport
 from engine.intervals import CohortInterval
 from engine.trained_model import TrainedModel
 from engine.training.progress import Progress, silent
+
+CALIBRATION_SHARE = 0.2
+"""Share of the training rows the final model is not fitted on, kept to calibrate intervals."""
 
 
 @dataclass
@@ -90,14 +95,12 @@ def _fit(
 
 def _cross_validate(
     algorithm: str, params: dict[str, Any], x: np.ndarray, y: np.ndarray, folds: int, seed: int
-) -> tuple[np.ndarray, list[float]]:
-    out_of_fold = np.zeros(len(y))
+) -> list[float]:
     scores = []
     for train_idx, test_idx in StratifiedKFold(folds, shuffle=True, random_state=seed).split(x, y):
         model = _fit(algorithm, params, x[train_idx], y[train_idx], seed)
-        out_of_fold[test_idx] = model.predict_proba(x[test_idx])
-        scores.append(float(roc_auc_score(y[test_idx], out_of_fold[test_idx])))
-    return out_of_fold, scores
+        scores.append(float(roc_auc_score(y[test_idx], model.predict_proba(x[test_idx]))))
+    return scores
 
 
 def train_classifier(
@@ -142,7 +145,6 @@ def train_classifier(
 
     mark = time.perf_counter()
     cv_scores: dict[str, dict[str, float]] = {}
-    out_of_fold: dict[str, np.ndarray] = {}
     for i, algorithm in enumerate(config.algorithms):
         params = config.hyperparameters.get(algorithm, {})
         progress(
@@ -150,9 +152,7 @@ def train_classifier(
             i / (len(config.algorithms) + 1),
             f"cross-validating {algorithm} ({folds} folds)",
         )
-        out_of_fold[algorithm], scores = _cross_validate(
-            algorithm, params, x_train, y_train, folds, config.random_state
-        )
+        scores = _cross_validate(algorithm, params, x_train, y_train, folds, config.random_state)
         cv_scores[algorithm] = {
             "auc_roc_mean": float(np.mean(scores)),
             "auc_roc_std": float(np.std(scores)),
@@ -163,11 +163,24 @@ def train_classifier(
         len(config.algorithms) / (len(config.algorithms) + 1),
         f"fitting {best} on all training rows",
     )
+    fit_idx, calibration_idx = train_test_split(
+        np.arange(len(y_train)),
+        test_size=CALIBRATION_SHARE,
+        stratify=y_train,
+        random_state=config.random_state,
+    )
     classifier = _fit(
-        best, config.hyperparameters.get(best, {}), x_train, y_train, config.random_state
+        best,
+        config.hyperparameters.get(best, {}),
+        x_train[fit_idx],
+        y_train[fit_idx],
+        config.random_state,
     )
     interval = CohortInterval.fit(
-        out_of_fold[best], y_train, config.confidence_level, seed=config.random_state
+        classifier.predict_proba(x_train[calibration_idx]),
+        y_train[calibration_idx],
+        config.confidence_level,
+        seed=config.random_state,
     )
     model = TrainedModel(best, classifier, encoder, interval, target, positive)
     progress("training", 1.0, f"{best} fitted")
