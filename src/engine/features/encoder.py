@@ -17,17 +17,16 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from engine.errors import FieldProblem, ValidationError
+from engine.features import columns
+from engine.features.columns import FALSE_WORDS as _FALSE
+from engine.features.columns import MISSING
+from engine.features.columns import TRUE_WORDS as _TRUE
 
 Kind = Literal["numeric", "boolean", "categorical"]
-MISSING = "__missing__"
 TEXT_NUMBER_SHARE = 0.95  # a text column is numeric when this share of its values parse
 MAX_CATEGORIES = 200
-
-_TRUE = frozenset({"true", "yes", "y", "1", "t"})
-_FALSE = frozenset({"false", "no", "n", "0", "f"})
 
 
 @dataclass
@@ -127,47 +126,12 @@ def infer_kind(column: pd.Series) -> Kind:
     return "categorical"
 
 
-def numeric_column(column: pd.Series) -> tuple[np.ndarray, int, list[str]]:
-    """Return float values (NaN for missing/unparseable), the unparseable count, examples."""
-    if pd.api.types.is_bool_dtype(column):
-        return column.astype(float).to_numpy(), 0, []
-    if pd.api.types.is_numeric_dtype(column):
-        return pd.to_numeric(column, errors="coerce").to_numpy(dtype=float), 0, []
+def unparseable_numbers(column: pd.Series) -> tuple[int, list[str]]:
+    """How many non-blank text values of a column do not parse as numbers, with examples."""
     text = column.astype("string").str.strip()
     parsed = pd.to_numeric(text, errors="coerce")
     bad = parsed.isna() & text.notna() & (text != "")
-    return parsed.to_numpy(dtype=float), int(bad.sum()), text[bad].head(3).tolist()
-
-
-def bool_column(column: pd.Series) -> np.ndarray:
-    if pd.api.types.is_bool_dtype(column):
-        return column.astype(float).to_numpy()
-    lowered = column.astype("string").str.strip().str.lower()
-    out = np.full(len(column), np.nan)
-    out[lowered.isin(_TRUE).fillna(False).to_numpy(dtype=bool)] = 1.0
-    out[lowered.isin(_FALSE).fillna(False).to_numpy(dtype=bool)] = 0.0
-    return out
-
-
-def category_column(column: pd.Series) -> np.ndarray:
-    if pd.api.types.is_bool_dtype(column):
-        return np.where(column.to_numpy(dtype=bool), "true", "false").astype(object)
-    text = column.astype("string").str.strip()
-    return text.fillna(MISSING).replace("", MISSING).to_numpy(dtype=object)
-
-
-def category_codes(column: pd.Series, categories: pa.Array) -> np.ndarray:
-    """Position of each value in `categories` (-1 when unseen), normalised as in training;
-    computed with Arrow kernels, which are an order of magnitude faster than pandas' map."""
-    if pd.api.types.is_bool_dtype(column):
-        values = pa.array(category_column(column), pa.string())
-    else:
-        values = pa.array(column.astype("string"), pa.string(), from_pandas=True)
-        values = pc.utf8_trim_whitespace(values)
-        values = pc.if_else(pc.equal(values, ""), MISSING, values)
-        values = pc.fill_null(values, MISSING)
-    codes = pc.fill_null(pc.index_in(values, value_set=categories), -1)
-    return np.asarray(codes.to_numpy(zero_copy_only=False), dtype=np.intp)
+    return int(bad.sum()), text[bad].head(3).tolist()
 
 
 class FeatureEncoder:
@@ -189,14 +153,14 @@ class FeatureEncoder:
 
     def _fit_one(self, name: str, kind: Kind, column: pd.Series) -> FeatureSpec:
         if kind == "categorical":
-            counts = pd.Series(category_column(column)).value_counts()
+            counts = columns.category_labels(column).value_counts()
             return FeatureSpec(
                 name, kind, categories=[str(c) for c in counts.index[:MAX_CATEGORIES]]
             )
-        values = bool_column(column) if kind == "boolean" else numeric_column(column)[0]
+        values = columns.booleans(column) if kind == "boolean" else columns.numbers(column)
         spec = FeatureSpec(name, kind)
         if kind == "numeric" and not pd.api.types.is_numeric_dtype(column):
-            _, bad, examples = numeric_column(column)
+            bad, examples = unparseable_numbers(column)
             text = column.astype("string").str.strip()
             blanks = int((text.isna() | (text == "")).sum())
             self.coercions_.append(CoercionReport(name, blanks, bad, examples))
@@ -231,17 +195,18 @@ class FeatureEncoder:
     # encoding --------------------------------------------------------------------------------
     def encode_frame(self, frame: pd.DataFrame) -> np.ndarray:
         """Vectorized encoding of a whole frame (training, batch scoring)."""
-        out = np.zeros((len(frame), len(self.columns_)), dtype=np.float64)
+        # Column-major: every write below fills one column, which is then contiguous in memory.
+        out = np.zeros((len(frame), len(self.columns_)), dtype=np.float64, order="F")
         for spec, offset, categories in zip(
             self.specs_, self._offsets, self._category_arrays, strict=True
         ):
             column = frame[spec.name]
             if spec.kind == "categorical":
-                codes = category_codes(column, categories)
+                codes = columns.category_codes(column, categories)
                 rows = np.flatnonzero(codes >= 0)
                 out[rows, offset + codes[rows]] = 1.0
                 continue
-            values = bool_column(column) if spec.kind == "boolean" else numeric_column(column)[0]
+            values = columns.booleans(column) if spec.kind == "boolean" else columns.numbers(column)
             out[:, offset] = np.where(np.isnan(values), spec.median, values)
         return out
 
@@ -299,7 +264,7 @@ def encode_target(column: pd.Series, field_name: str) -> tuple[np.ndarray, str]:
     labels = sorted({str(v).strip() for v in values})
     lowered = {label.lower() for label in labels}
     if lowered <= _TRUE | _FALSE and len(lowered) == 2:
-        return bool_column(column).astype(int), "true"
+        return columns.booleans(column).astype(int), "true"
     if len(labels) != 2:
         raise ValidationError.for_field(
             field_name,

@@ -374,9 +374,8 @@ def score_frame(ctx: Context, company: str, asset_id: str, frame: pd.DataFrame) 
         )
     p, lower, upper = serve.model.predict(serve.model.encoder.encode_frame(frame))
     thresholds = serve.config.risk_thresholds
-    risk = np.where(
-        p >= thresholds["high"], "high", np.where(p >= thresholds["medium"], "medium", "low")
-    )
+    levels = (p >= thresholds["medium"]).astype(np.int8) + (p >= thresholds["high"])
+    risk = pd.Categorical.from_codes(levels, categories=["low", "medium", "high"])
     return pd.DataFrame(
         {serve.probability_field: p, "risk_level": risk, "lower": lower, "upper": upper},
         index=frame.index,

@@ -91,3 +91,15 @@ executions = Table(
     Column("created_at", String(32), nullable=False),
 )
 Index("ix_executions_asset_time", executions.c.asset_id, executions.c.created_at)
+
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("key_id", String(32), primary_key=True),
+    Column("company", String(128), nullable=False, index=True),
+    Column("key_hash", String(64), nullable=False, unique=True),
+    Column("prefix", String(16), nullable=False),
+    Column("name", String(200)),
+    Column("created_at", String(32), nullable=False),
+    Column("revoked_at", String(32)),
+)

@@ -320,3 +320,33 @@ class SqlMetadataStore:
             "avg_latency_ms": avg_latency,
             "unique_customers": int(customers),
         }
+
+    # API keys ----------------------------------------------------------------------------------
+    def add_key(self, row: Row) -> None:
+        with self._db.begin() as conn:
+            conn.execute(insert(t.api_keys).values(**row))
+
+    def key_by_hash(self, key_hash: str) -> Row | None:
+        with self._db.connect() as conn:
+            found = (
+                conn.execute(select(t.api_keys).where(t.api_keys.c.key_hash == key_hash))
+                .mappings()
+                .first()
+            )
+        return None if found is None else dict(found)
+
+    def list_keys(self, company: str | None = None) -> list[Row]:
+        query = select(t.api_keys).order_by(t.api_keys.c.created_at)
+        if company is not None:
+            query = query.where(t.api_keys.c.company == company)
+        with self._db.connect() as conn:
+            return [dict(r) for r in conn.execute(query).mappings().all()]
+
+    def revoke_key(self, key_id: str, at: str) -> bool:
+        with self._db.begin() as conn:
+            result = conn.execute(
+                update(t.api_keys)
+                .where(t.api_keys.c.key_id == key_id, t.api_keys.c.revoked_at.is_(None))
+                .values(revoked_at=at)
+            )
+        return bool(result.rowcount)
