@@ -375,7 +375,7 @@ def score_frame(ctx: Context, company: str, asset_id: str, frame: pd.DataFrame) 
     p, lower, upper = serve.model.predict(serve.model.encoder.encode_frame(frame))
     thresholds = serve.config.risk_thresholds
     levels = (p >= thresholds["medium"]).astype(np.int8) + (p >= thresholds["high"])
-    risk = pd.Categorical.from_codes(levels, categories=["low", "medium", "high"])
+    risk = pd.Categorical.from_codes(levels, categories=pd.Index(["low", "medium", "high"]))
     return pd.DataFrame(
         {serve.probability_field: p, "risk_level": risk, "lower": lower, "upper": upper},
         index=frame.index,
