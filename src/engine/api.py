@@ -8,7 +8,7 @@ from typing import Any
 import pandas as pd
 
 from engine.bootstrap import build_context
-from engine.service import assets, execution, sources, training
+from engine.service import assets, batches, execution, jobs, sources, training, versions
 from engine.service.context import Context
 from engine.settings import Settings
 from engine.training import Progress
@@ -53,6 +53,9 @@ class Engine:
     def get_source(self, company: str, source_id: str) -> dict[str, Any]:
         return sources.describe(self.context, company, source_id, include_test=True)
 
+    def test_source(self, company: str, source_id: str) -> dict[str, Any]:
+        return sources.test(self.context, company, source_id)
+
     # assets
     def create_asset(self, company: str, body: Mapping[str, Any]) -> dict[str, Any]:
         return assets.create(self.context, company, dict(body))
@@ -76,21 +79,41 @@ class Engine:
 
     # training and versions
     def train(
-        self, company: str, asset_id: str, progress: Progress = silent, activate: bool = True
+        self,
+        company: str,
+        asset_id: str,
+        progress: Progress = silent,
+        activate: bool = True,
+        request: Mapping[str, Any] | None = None,
     ) -> dict[str, Any]:
-        return training.train(self.context, company, asset_id, progress, activate)
+        """Train synchronously; `request` is the contract's train body (overrides for this run)."""
+        return training.train(self.context, company, asset_id, request, progress, activate)
+
+    def training_job(self, company: str, job_id: str) -> dict[str, Any]:
+        return jobs.training_job(self.context, company, job_id)
+
+    def training_logs(self, company: str, job_id: str) -> dict[str, Any]:
+        return jobs.training_logs(self.context, company, job_id)
 
     def list_versions(
         self, company: str, asset_id: str
     ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-        return training.list_versions(self.context, company, asset_id)
+        return versions.list_versions(self.context, company, asset_id)
 
-    def deploy(self, company: str, asset_id: str, version: str) -> dict[str, Any]:
-        return training.deploy(self.context, company, asset_id, version)
+    def deploy(
+        self, company: str, asset_id: str, version: str, request: Mapping[str, Any] | None = None
+    ) -> dict[str, Any]:
+        return versions.deploy(self.context, company, asset_id, version, dict(request or {}))
 
     # execution
-    def execute(self, company: str, asset_id: str, request: Mapping[str, Any]) -> dict[str, Any]:
-        return execution.execute(self.context, company, asset_id, request)
+    def execute(
+        self,
+        company: str,
+        asset_id: str,
+        request: Mapping[str, Any],
+        timings: dict[str, float] | None = None,
+    ) -> dict[str, Any]:
+        return execution.execute(self.context, company, asset_id, request, timings)
 
     def execute_batch(
         self,
@@ -100,6 +123,16 @@ class Engine:
         parameters: Mapping[str, Any] | None = None,
     ) -> dict[str, Any]:
         return execution.execute_batch(self.context, company, asset_id, records, parameters)
+
+    def run_batch(self, company: str, asset_id: str, body: Mapping[str, Any]) -> dict[str, Any]:
+        """The contract's batch-execute: scored now and recorded with status and results."""
+        return batches.run(self.context, company, asset_id, dict(body))
+
+    def batch_status(self, company: str, batch_id: str) -> dict[str, Any]:
+        return batches.status(self.context, company, batch_id)
+
+    def batch_results(self, company: str, batch_id: str) -> dict[str, Any]:
+        return batches.results(self.context, company, batch_id)
 
     def score_frame(self, company: str, asset_id: str, frame: pd.DataFrame) -> pd.DataFrame:
         return execution.score_frame(self.context, company, asset_id, frame)

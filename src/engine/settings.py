@@ -2,14 +2,17 @@
 
 `ENGINE_HOME` holds all state (metadata database, artifacts under `models/`, keys); it defaults to
 the working directory. `ENGINE_DATABASE_URL` overrides the SQLite file with any SQLAlchemy URL
-(PostgreSQL for several workers sharing one store).
+(PostgreSQL for several workers sharing one store). `ENGINE_PUBLIC_BASE_URL` is the base of the
+URLs put in responses (default: the address each request came in on).
+`ENGINE_RATE_LIMIT_PER_MINUTE` (per API key) and `ENGINE_MAX_BODY_BYTES` bound HTTP use;
+`ENGINE_DATA_DIRS` (os.pathsep-separated) confines file-based sources to those directories.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 
@@ -18,8 +21,11 @@ class Settings:
     home: Path
     database_url: str
     models_dir: Path
-    public_base_url: str = "http://127.0.0.1:8000"
+    public_base_url: str | None = None
     execution_log_flush_seconds: float = 0.5
+    rate_limit_per_minute: int = 6000
+    max_body_bytes: int = 10 * 1024 * 1024
+    data_dirs: tuple[Path, ...] | None = None
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -29,9 +35,27 @@ class Settings:
             home=home,
             database_url=env.get("ENGINE_DATABASE_URL") or f"sqlite:///{home / 'engine.db'}",
             models_dir=Path(env.get("ENGINE_MODELS_DIR") or home / "models"),
-            public_base_url=env.get("ENGINE_PUBLIC_BASE_URL", cls.public_base_url).rstrip("/"),
+            public_base_url=(env.get("ENGINE_PUBLIC_BASE_URL") or "").rstrip("/") or None,
+            rate_limit_per_minute=int(
+                env.get("ENGINE_RATE_LIMIT_PER_MINUTE") or cls.rate_limit_per_minute
+            ),
+            max_body_bytes=int(env.get("ENGINE_MAX_BODY_BYTES") or cls.max_body_bytes),
+            data_dirs=_paths(env.get("ENGINE_DATA_DIRS")),
         )
+
+    def serving_defaults(self) -> Settings:
+        """What a network-facing server needs: file-based sources confined to data directories
+        (`ENGINE_DATA_DIRS`, else `<home>/data`), so tenants cannot read the server's disk."""
+        if self.data_dirs is not None:
+            return self
+        return replace(self, data_dirs=(self.home / "data",))
 
     @classmethod
     def for_home(cls, home: Path | str) -> Settings:
         return cls.from_environ({"ENGINE_HOME": str(home)})
+
+
+def _paths(value: str | None) -> tuple[Path, ...] | None:
+    if not value:
+        return None
+    return tuple(Path(p).expanduser().resolve() for p in value.split(os.pathsep) if p)

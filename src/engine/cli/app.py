@@ -35,6 +35,64 @@ def assets_app() -> None:
     """Analytics assets."""
 
 
+@app.group("keys")
+def keys_app() -> None:
+    """API keys for the HTTP server (each belongs to one company)."""
+
+
+@keys_app.command("create")
+@click.option("--company", required=True, help="The company the key acts for.")
+@click.option("--name", help="A label to recognise the key by.")
+def keys_create(company: str, name: str | None) -> None:
+    """Create a key and print it; it is shown only this once."""
+    from engine.service import keys
+
+    with _engine() as engine:
+        created = keys.create_key(engine.context, company, name)
+    err.print("Store this key now: it cannot be shown again.", style="yellow")
+    _print(created)
+
+
+@keys_app.command("list")
+@click.option("--company", help="Only this company's keys.")
+def keys_list(company: str | None) -> None:
+    """List keys (never the keys themselves)."""
+    from engine.service import keys
+
+    with _engine() as engine:
+        _print(keys.list_keys(engine.context, company))
+
+
+@keys_app.command("revoke")
+@click.argument("key_id")
+def keys_revoke(key_id: str) -> None:
+    """Revoke a key by its id."""
+    from engine.service import keys
+
+    with _engine() as engine:
+        keys.revoke_key(engine.context, key_id)
+    err.print(f"{key_id} revoked")
+
+
+@app.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--workers", default=1, show_default=True, type=int)
+def serve(host: str, port: int, workers: int) -> None:
+    """Serve the REST API with uvicorn (state from ENGINE_HOME)."""
+    import uvicorn
+
+    uvicorn.run(
+        "engine.http.asgi:app_from_environment",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="info",
+        access_log=False,
+    )
+
+
 err = Console(stderr=True)
 company_option = click.option(
     "--company",

@@ -33,6 +33,17 @@ class DuckDBConnector:
         self._lock = threading.Lock()
         self._tables: list[str] = []
 
+    @staticmethod
+    def file_paths(connection_config: Mapping[str, Any]) -> list[tuple[str, Path]]:
+        """(field, path) of every file a config would read, for the server's path policy."""
+        paths = []
+        if connection_config.get("database"):
+            paths.append(("connection_config.database", Path(str(connection_config["database"]))))
+        files = connection_config.get("files") or {}
+        if isinstance(files, Mapping):
+            paths += [(f"connection_config.files.{t}", Path(str(f))) for t, f in files.items()]
+        return paths
+
     def _connection(self) -> duckdb.DuckDBPyConnection:
         with self._lock:
             if self._conn is None:

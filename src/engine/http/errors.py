@@ -91,6 +91,13 @@ def install(app: FastAPI) -> None:
             )
             details.append({"field": path, "problem": str(problem.get("msg", "invalid"))})
         malformed = any(p.get("type") == "json_invalid" for p in exc.errors())
+        if malformed:
+            details = [
+                {
+                    "field": "body",
+                    "problem": str(exc.errors()[0].get("ctx", {}).get("error", "not valid JSON")),
+                }
+            ]
         message = (
             "The request body is not valid JSON."
             if malformed

@@ -7,13 +7,14 @@ from typing import Any
 
 from engine.domain.asset_config import AssetSpec
 from engine.service.context import Context
+from engine.service.urls import public_url
 
 _CLASSIFICATION_METRICS = ("accuracy", "precision", "recall", "f1_score", "auc_roc")
 _JSON_TYPES = {"numeric": "number", "boolean": "boolean", "categorical": "string"}
 
 
 def endpoint_url(ctx: Context, asset_id: str) -> str:
-    return f"{ctx.settings.public_base_url}/analytics/assets/{asset_id}/execute"
+    return public_url(ctx, f"/analytics/assets/{asset_id}/execute")
 
 
 def probability_field(target: str) -> str:

@@ -10,7 +10,7 @@ from engine.algorithms.base import validate_hyperparameters
 from engine.clock import new_id, now_iso
 from engine.domain import semver
 from engine.domain.asset_changes import describe_changes, needs_retraining
-from engine.domain.asset_config import AssetSpec
+from engine.domain.asset_config import AssetSpec, Configuration
 from engine.domain.parsing import parse
 from engine.errors import ConflictError, FieldProblem, ValidationError
 from engine.service.asset_views import asset_details, asset_summary, endpoint_url
@@ -57,10 +57,9 @@ def _check_sources(ctx: Context, company: str, spec: AssetSpec) -> None:
         )
 
 
-def _check_algorithms(spec: AssetSpec) -> None:
+def check_algorithms(config: Configuration) -> None:
     """Unknown algorithms and bad hyperparameters are refused when the asset is defined, not
     minutes later when it trains."""
-    config = spec.configuration
     if not config.is_classification:
         return
     problems = [
@@ -90,7 +89,7 @@ def _check_algorithms(spec: AssetSpec) -> None:
 
 def create(ctx: Context, company: str, body: dict[str, Any]) -> dict[str, Any]:
     spec = parse(AssetSpec, body, "analytics asset")
-    _check_algorithms(spec)
+    check_algorithms(spec.configuration)
     _check_sources(ctx, company, spec)
     asset_id, created = new_id("asset"), now_iso()
     ctx.store.add_asset(
@@ -193,7 +192,7 @@ def update(ctx: Context, company: str, asset_id: str, body: dict[str, Any]) -> d
     before = AssetSpec.model_validate(row["spec"])
     merged = _merge(row["spec"], patch)
     after = parse(AssetSpec, merged, "asset update")
-    _check_algorithms(after)
+    check_algorithms(after.configuration)
     _check_sources(ctx, company, after)
     changes = describe_changes(before, after)
     if status is not None and status != row["status"]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import platform
 import time
+from collections.abc import Mapping
 from importlib.metadata import PackageNotFoundError
 from importlib.metadata import version as package_version
 from typing import Any
@@ -13,13 +14,19 @@ import pandas as pd
 
 from engine.clock import new_id, now_iso
 from engine.domain import semver
-from engine.domain.asset_config import AssetSpec
+from engine.domain.asset_config import AssetSpec, Configuration
+from engine.domain.parsing import parse
 from engine.domain.validation_rules import check_training_frame
-from engine.errors import ConflictError, NotAvailableError
+from engine.errors import ConflictError, EngineError, NotAvailableError
+from engine.ports import RowFilter
+from engine.service import versions
+from engine.service.assets import check_algorithms
 from engine.service.context import Context
+from engine.service.jobs import progress_of
 from engine.service.sources import open_source
+from engine.service.training_request import TrainRequest, effective_configuration, period_filter
 from engine.training import STEPS, Progress
-from engine.training.classification import train_classifier
+from engine.training.classification import TrainingOutcome, train_classifier
 from engine.training.progress import silent
 
 _LIBRARIES = (
@@ -52,7 +59,9 @@ def fingerprint(frame: pd.DataFrame) -> str:
     return digest.hexdigest()
 
 
-def load_training_frame(ctx: Context, company: str, spec: AssetSpec) -> tuple[pd.DataFrame, str]:
+def load_training_frame(
+    ctx: Context, company: str, spec: AssetSpec, where: RowFilter | None = None
+) -> tuple[pd.DataFrame, str]:
     ref = spec.data_sources[0]
     connector = open_source(ctx, company, ref.source_id)
     try:
@@ -64,13 +73,12 @@ def load_training_frame(ctx: Context, company: str, spec: AssetSpec) -> tuple[pd
                     "Name the training table in configuration.table (the source has several)."
                 )
             table = tables[0]
-        return connector.read_table(table).to_pandas(), table
+        return connector.read_table(table, where=where).to_pandas(), table
     finally:
         connector.close()
 
 
-def _features(spec: AssetSpec, frame: pd.DataFrame) -> list[str]:
-    config = spec.configuration
+def _features(config: Configuration, frame: pd.DataFrame) -> list[str]:
     if config.features:
         return list(config.features)
     excluded = {config.target_variable, config.date_column}
@@ -80,10 +88,17 @@ def _features(spec: AssetSpec, frame: pd.DataFrame) -> list[str]:
 
 
 def train(
-    ctx: Context, company: str, asset_id: str, progress: Progress = silent, activate: bool = True
+    ctx: Context,
+    company: str,
+    asset_id: str,
+    body: Mapping[str, Any] | None = None,
+    progress: Progress = silent,
+    activate: bool = True,
 ) -> dict[str, Any]:
-    """Train the asset's configuration into a new version; activate it if it meets the threshold."""
+    """Train the asset into a new version, recorded as a training job; activate the version when
+    deployment is asked for and it meets the performance threshold. Returns the job's results."""
     row = ctx.store.get_asset(company, asset_id)
+    request = parse(TrainRequest, body, "training request")
     if row["status"] == "archived":
         raise ConflictError(
             f"Asset '{asset_id}' is archived; restore it (status draft) before training."
@@ -94,67 +109,23 @@ def train(
             f"Training model_type '{spec.configuration.model_type}' is not available yet; "
             "classification (binary) is."
         )
-    job_id, started = new_id("job"), now_iso()
-    logs: list[str] = []
-
-    def report(step: str, done: float, message: str) -> None:
-        logs.append(f"{now_iso()} [{step}] {message}")
-        progress(step, done, message)
-
-    ctx.store.add_job(
-        {
-            "job_id": job_id,
-            "company": company,
-            "asset_id": asset_id,
-            "kind": "training",
-            "status": "running",
-            "progress": {"current_step": STEPS[0]},
-            "logs": [],
-            "started_at": started,
-        }
-    )
-    clock = time.perf_counter()
+    config = effective_configuration(spec, request)
+    check_algorithms(config)
+    where = period_filter(spec, request)
+    job = _JobRecorder(ctx, company, asset_id, progress)
     try:
-        frame, table = load_training_frame(ctx, company, spec)
-        check_training_frame(frame, table, spec.configuration, spec.validation_rules)
-        features = _features(spec, frame)
-        outcome = train_classifier(frame, spec.configuration, features, report)
-        existing = [
-            v["version"] for v in ctx.store.list_versions(company, asset_id)
-        ] + ctx.artifacts.versions(asset_id)
-        version = semver.next_model_version(row["version"], existing)
-        metrics = {**outcome.metrics, "training_seconds": round(time.perf_counter() - clock, 3)}
-        changes = [
-            f"Trained {outcome.model.algorithm} on {outcome.rows['training']} rows of '{table}'"
-        ]
-        changes += [c.describe() for c in outcome.coercions]
-        if outcome.dropped_target_rows:
-            changes.append(f"Dropped {outcome.dropped_target_rows} rows with no target value")
-        manifest = {
-            "asset_id": asset_id,
-            "version": version,
-            "algorithm": outcome.model.algorithm,
-            "params": outcome.model.classifier.get_params(),
-            "metrics": metrics,
-            "cv_scores": outcome.cv_scores,
-            "global_importance": outcome.global_importance,
-            "feature_schema": outcome.model.encoder.to_dict()["features"],
-            "target": outcome.model.target,
-            "positive_label": outcome.model.positive_label,
-            "interval_method": outcome.model.interval.describe(),
-            "training_data": {
-                "table": table,
-                "rows": outcome.rows,
-                "fingerprint": fingerprint(frame),
-            },
-            "libraries": library_versions(),
-            "created_at": now_iso(),
-            "changes": changes,
-        }
+        frame, table = load_training_frame(ctx, company, spec, where)
+        check_training_frame(frame, table, config, spec.validation_rules)
+        outcome = train_classifier(frame, config, _features(config, frame), job.report)
+        version = semver.next_model_version(
+            row["version"],
+            [v["version"] for v in ctx.store.list_versions(company, asset_id)]
+            + ctx.artifacts.versions(asset_id),
+        )
+        metrics = {**outcome.metrics, "training_seconds": round(time.perf_counter() - job.clock, 3)}
+        changes = _changes(outcome, table)
+        manifest = _manifest(asset_id, version, outcome, metrics, changes, table, frame)
         stored = ctx.artifacts.write(asset_id, version, outcome.model.write_payload, manifest)
-        manifest_sha = hashlib.sha256((stored.directory / "manifest.json").read_bytes()).hexdigest()
-        threshold = spec.configuration.performance_threshold
-        meets = threshold is None or metrics["auc_roc"] >= threshold
         ctx.store.add_version(
             {
                 "asset_id": asset_id,
@@ -164,92 +135,138 @@ def train(
                 "algorithm": outcome.model.algorithm,
                 "metrics": metrics,
                 "changes": changes,
-                "manifest_sha256": manifest_sha,
+                "manifest_sha256": hashlib.sha256(
+                    (stored.directory / "manifest.json").read_bytes()
+                ).hexdigest(),
                 "created_at": manifest["created_at"],
             }
         )
-        deployed = activate and meets
+        threshold = config.performance_threshold
+        meets = threshold is None or metrics["auc_roc"] >= threshold
+        deployed = activate and request.deployment_config.auto_deploy and meets
         if deployed:
-            deploy(ctx, company, asset_id, version)
-        report(
-            "deployment",
-            1.0,
-            f"version {version} "
-            + (
-                "active"
-                if deployed
-                else f"stored, not activated (auc_roc {metrics['auc_roc']:.4f} < threshold {threshold})"
-                if not meets
-                else "stored"
-            ),
+            versions.activate(ctx, company, asset_id, version)
+        job.report(
+            "deployment", 1.0, _deployment_message(version, deployed, meets, metrics, threshold)
         )
         result = {
-            "training_job_id": job_id,
+            "training_job_id": job.job_id,
             "asset_id": asset_id,
             "model_version": version,
             "algorithm": outcome.model.algorithm,
             "model_performance": metrics,
             "cv_scores": outcome.cv_scores,
-            "deployment_status": "successful" if deployed else "not_deployed",
+            "deployment_status": "successful"
+            if deployed
+            else "below_threshold"
+            if not meets
+            else "not_deployed",
             "changes": changes,
             "global_importance": outcome.global_importance,
             "interval_method": manifest["interval_method"],
         }
-        ctx.store.update_job(
-            job_id,
-            {
-                "status": "completed",
-                "result": result,
-                "logs": logs,
-                "completed_at": now_iso(),
-                "progress": {"current_step": "deployment", "steps_completed": 5},
-            },
-        )
+        job.finish(result)
         return result
     except Exception as exc:
-        ctx.store.update_job(
-            job_id, {"status": "failed", "error": str(exc), "logs": logs, "completed_at": now_iso()}
-        )
+        job.fail(exc)
         raise
 
 
-def deploy(ctx: Context, company: str, asset_id: str, version: str) -> dict[str, Any]:
-    """Make `version` the active one: load and verify it first, then switch the pointer."""
-    ctx.store.get_version(company, asset_id, version)
-    ctx.models.get(asset_id, version)  # loads, verifies checksums, warms the cache
-    at = now_iso()
-    previous = ctx.store.activate(company, asset_id, version, at)
-    ctx.models.forget_pointer(company, asset_id)
+class _JobRecorder:
+    """Writes a training job's progress and logs to the metadata store as the steps advance."""
+
+    def __init__(self, ctx: Context, company: str, asset_id: str, progress: Progress) -> None:
+        self.ctx, self.progress = ctx, progress
+        self.job_id = new_id("job")
+        self.clock = time.perf_counter()
+        self.logs: list[str] = []
+        self.completed = 0
+        ctx.store.add_job(
+            {
+                "job_id": self.job_id,
+                "company": company,
+                "asset_id": asset_id,
+                "kind": "training",
+                "status": "running",
+                "progress": progress_of(STEPS[0], 0),
+                "logs": [],
+                "started_at": now_iso(),
+            }
+        )
+
+    def report(self, step: str, done: float, message: str) -> None:
+        self.logs.append(f"{now_iso()} [{step}] {message}")
+        self.progress(step, done, message)
+        completed = STEPS.index(step) + (1 if done >= 1.0 else 0)
+        if completed != self.completed or done == 0.0:
+            self.completed = completed
+            current = STEPS[min(completed, len(STEPS) - 1)]
+            self.ctx.store.update_job(
+                self.job_id, {"progress": progress_of(current, completed), "logs": self.logs}
+            )
+
+    def finish(self, result: dict[str, Any]) -> None:
+        self.ctx.store.update_job(
+            self.job_id,
+            {
+                "status": "completed",
+                "result": result,
+                "logs": self.logs,
+                "completed_at": now_iso(),
+                "progress": progress_of(STEPS[-1], len(STEPS)),
+            },
+        )
+
+    def fail(self, exc: Exception) -> None:
+        message = exc.message if isinstance(exc, EngineError) else f"{type(exc).__name__}: {exc}"
+        self.logs.append(f"{now_iso()} [failed] {message}")
+        self.ctx.store.update_job(
+            self.job_id,
+            {"status": "failed", "error": message, "logs": self.logs, "completed_at": now_iso()},
+        )
+
+
+def _changes(outcome: TrainingOutcome, table: str) -> list[str]:
+    changes = [f"Trained {outcome.model.algorithm} on {outcome.rows['training']} rows of '{table}'"]
+    changes += [c.describe() for c in outcome.coercions]
+    if outcome.dropped_target_rows:
+        changes.append(f"Dropped {outcome.dropped_target_rows} rows with no target value")
+    return changes
+
+
+def _manifest(
+    asset_id: str,
+    version: str,
+    outcome: TrainingOutcome,
+    metrics: dict[str, float],
+    changes: list[str],
+    table: str,
+    frame: pd.DataFrame,
+) -> dict[str, Any]:
     return {
         "asset_id": asset_id,
         "version": version,
-        "previous_version": previous,
-        "status": "active",
-        "deployed_at": at,
+        "algorithm": outcome.model.algorithm,
+        "params": outcome.model.classifier.get_params(),
+        "metrics": metrics,
+        "cv_scores": outcome.cv_scores,
+        "global_importance": outcome.global_importance,
+        "feature_schema": outcome.model.encoder.to_dict()["features"],
+        "target": outcome.model.target,
+        "positive_label": outcome.model.positive_label,
+        "interval_method": outcome.model.interval.describe(),
+        "training_data": {"table": table, "rows": outcome.rows, "fingerprint": fingerprint(frame)},
+        "libraries": library_versions(),
+        "created_at": now_iso(),
+        "changes": changes,
     }
 
 
-def list_versions(
-    ctx: Context, company: str, asset_id: str
-) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    row = ctx.store.get_asset(company, asset_id)
-    versions = sorted(
-        ctx.store.list_versions(company, asset_id),
-        key=lambda v: semver.sort_key(v["version"]),
-        reverse=True,
-    )
-    items = [
-        {
-            "version": v["version"],
-            "status": v["status"],
-            "algorithm": v["algorithm"],
-            "created_at": v["created_at"],
-            "performance_metrics": {
-                k: v["metrics"][k] for k in ("accuracy", "auc_roc", "f1_score") if k in v["metrics"]
-            },
-            "changes": v["changes"],
-            "deployment_date": v["deployment_date"],
-        }
-        for v in versions
-    ]
-    return items, {"current_version": row["active_version"], "total_versions": len(items)}
+def _deployment_message(
+    version: str, deployed: bool, meets: bool, metrics: dict[str, float], threshold: float | None
+) -> str:
+    if deployed:
+        return f"version {version} active"
+    if not meets:
+        return f"version {version} stored, not activated: auc_roc {metrics['auc_roc']:.4f} < threshold {threshold}"
+    return f"version {version} stored, not activated"

@@ -286,17 +286,14 @@ class SqlMetadataStore:
         with self._db.begin() as conn:
             conn.execute(update(t.jobs).where(t.jobs.c.job_id == job_id).values(**values))
 
-    def get_job(self, company: str, job_id: str) -> Row:
+    def get_job(self, company: str, job_id: str, kind: str | None = None) -> Row:
+        query = select(t.jobs).where(t.jobs.c.company == company, t.jobs.c.job_id == job_id)
+        if kind is not None:
+            query = query.where(t.jobs.c.kind == kind)
         with self._db.connect() as conn:
-            found = (
-                conn.execute(
-                    select(t.jobs).where(t.jobs.c.company == company, t.jobs.c.job_id == job_id)
-                )
-                .mappings()
-                .first()
-            )
+            found = conn.execute(query).mappings().first()
         if found is None:
-            raise NotFoundError(f"No job '{job_id}'.")
+            raise NotFoundError(f"No {kind or 'job'} '{job_id}'.")
         return dict(found)
 
     # executions ------------------------------------------------------------------------------

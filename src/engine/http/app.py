@@ -1,0 +1,65 @@
+"""The app factory: `create_app(engine)` serves the REST contract over an engine."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from engine.api import Engine
+from engine.http import errors
+from engine.http.auth import KeyCache, RateLimitedError, RateLimiter, UnauthorizedError
+from engine.http.middleware import RequestLimits
+from engine.http.models import ErrorBody
+from engine.http.routes import assets, execution, sources, training
+
+ERROR_RESPONSES: dict[int | str, dict[str, object]] = {
+    status: {"model": ErrorBody, "description": description}
+    for status, description in {
+        400: "Malformed request (not JSON)",
+        401: "Missing, unknown or revoked API key",
+        404: "No such resource for this company",
+        409: "The resource's state forbids the operation",
+        413: "Request body too large",
+        422: "Invalid request; details name the fields",
+        429: "Rate limit exceeded; see Retry-After",
+        500: "Unexpected error (with an error id that is in the server log)",
+        501: "Operation not available yet",
+        502: "The data source's driver failed",
+    }.items()
+}
+
+
+def create_app(engine: Engine) -> FastAPI:
+    """Serve `engine` over HTTP. File-based sources are confined to data directories from here
+    on (see `Settings.serving_defaults`)."""
+    settings = engine.context.settings = engine.context.settings.serving_defaults()
+    app = FastAPI(
+        title="engine",
+        version="0.1.0",
+        description="Analytics execution engine: data sources, assets, training, versions, execution.",
+        responses=ERROR_RESPONSES,
+    )
+    app.state.engine = engine
+    app.state.key_cache = KeyCache()
+    app.state.rate_limiter = RateLimiter(settings.rate_limit_per_minute)
+    errors.install(app)
+
+    @app.exception_handler(UnauthorizedError)
+    async def unauthorized(_: Request, exc: UnauthorizedError) -> JSONResponse:
+        return errors.error_response(
+            401, "unauthorized", exc.message, headers={"WWW-Authenticate": "ApiKey"}
+        )
+
+    @app.exception_handler(RateLimitedError)
+    async def rate_limited(_: Request, exc: RateLimitedError) -> JSONResponse:
+        return errors.error_response(
+            429,
+            "rate_limited",
+            "Too many requests for this API key.",
+            headers={"Retry-After": str(int(exc.retry_after))},
+        )
+
+    for module in (assets, execution, sources, training):
+        app.include_router(module.router)
+    app.add_middleware(RequestLimits, max_body_bytes=settings.max_body_bytes)
+    return app

@@ -1,0 +1,66 @@
+"""Execution: one record, a batch, and the batch's status and results."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+
+from engine.http.auth import Company
+from engine.http.models import (
+    BatchAccepted,
+    BatchResults,
+    BatchStatus,
+    Envelope,
+    ExecuteRequest,
+    Execution,
+)
+from engine.service.batches import BatchRequest
+
+router = APIRouter(tags=["execution"])
+
+
+@router.post(
+    "/analytics/assets/{asset_id}/execute",
+    response_model=Envelope[Execution],
+    responses={
+        200: {
+            "headers": {
+                "Server-Timing": {
+                    "description": "validation, model, explanation (ms)",
+                    "schema": {"type": "string"},
+                }
+            }
+        }
+    },
+)
+def execute(
+    request: Request, company: Company, asset_id: str, body: ExecuteRequest
+) -> JSONResponse:
+    timings: dict[str, float] = {}
+    result = request.app.state.engine.execute(
+        company, asset_id, body.model_dump(exclude_unset=True), timings
+    )
+    server_timing = ", ".join(f"{name};dur={ms:.3f}" for name, ms in timings.items())
+    # Returned as a response so the hot path skips a second validation of what the engine built.
+    return JSONResponse({"data": result}, headers={"Server-Timing": server_timing})
+
+
+@router.post("/analytics/assets/{asset_id}/batch-execute", response_model=Envelope[BatchAccepted])
+def batch_execute(
+    request: Request, company: Company, asset_id: str, body: BatchRequest
+) -> dict[str, object]:
+    return {
+        "data": request.app.state.engine.run_batch(
+            company, asset_id, body.model_dump(exclude_unset=True)
+        )
+    }
+
+
+@router.get("/analytics/batches/{batch_id}/status", response_model=Envelope[BatchStatus])
+def batch_status(request: Request, company: Company, batch_id: str) -> dict[str, object]:
+    return {"data": request.app.state.engine.batch_status(company, batch_id)}
+
+
+@router.get("/analytics/batches/{batch_id}/results", response_model=Envelope[BatchResults])
+def batch_results(request: Request, company: Company, batch_id: str) -> dict[str, object]:
+    return {"data": request.app.state.engine.batch_results(company, batch_id)}

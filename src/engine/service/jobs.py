@@ -1,0 +1,62 @@
+"""Jobs as the contract shows them: training jobs and batches, with progress and results."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from engine.service.context import Context
+from engine.service.urls import public_url
+from engine.training.progress import STEPS
+
+
+def progress_of(step: str, steps_completed: int) -> dict[str, Any]:
+    return {
+        "current_step": step,
+        "steps_completed": steps_completed,
+        "steps_total": len(STEPS),
+        "percentage_complete": round(100 * steps_completed / len(STEPS)),
+    }
+
+
+def duration_words(started_at: str, completed_at: str | None) -> str | None:
+    if completed_at is None:
+        return None
+    seconds = (_parse(completed_at) - _parse(started_at)).total_seconds()
+    return (
+        f"{round(seconds / 60)}_minutes" if seconds >= 120 else f"{max(1, round(seconds))}_seconds"
+    )
+
+
+def _parse(stamp: str) -> datetime:
+    return datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+
+
+def training_job(ctx: Context, company: str, job_id: str) -> dict[str, Any]:
+    row = ctx.store.get_job(company, job_id, kind="training")
+    view: dict[str, Any] = {
+        "training_job_id": row["job_id"],
+        "asset_id": row["asset_id"],
+        "status": row["status"],
+        "progress": row["progress"],
+        "started_at": row["started_at"],
+        "completed_at": row["completed_at"],
+        "logs_url": public_url(ctx, f"/analytics/training-jobs/{job_id}/logs"),
+    }
+    result = row["result"] or {}
+    if row["status"] == "completed":
+        view["results"] = {
+            "model_performance": result.get("model_performance", {}),
+            "deployment_status": result.get("deployment_status"),
+            "model_version": result.get("model_version"),
+            "algorithm": result.get("algorithm"),
+            "cv_scores": result.get("cv_scores", {}),
+        }
+    if row["error"]:
+        view["error"] = row["error"]
+    return view
+
+
+def training_logs(ctx: Context, company: str, job_id: str) -> dict[str, Any]:
+    row = ctx.store.get_job(company, job_id, kind="training")
+    return {"training_job_id": job_id, "status": row["status"], "logs": row["logs"]}
