@@ -9,12 +9,12 @@ from typing import Any
 import httpx
 import pandas as pd
 import pytest
-from tests.conftest import SMALL_FEATURES, asset_body
-from tests.e2e.http_server import running
 
 from engine import Engine, Settings
 from engine.http import create_app
 from engine.service import keys
+from tests.conftest import SMALL_FEATURES, asset_body
+from tests.e2e.http_server import running
 
 RECORD = {
     "tenure": 2,

@@ -9,12 +9,12 @@ from typing import Any
 import httpx
 import pandas as pd
 import pytest
-from tests.conftest import SMALL_FEATURES
-from tests.e2e.http_server import running
 
 from engine import Engine, Settings
 from engine.http import create_app
 from engine.service import keys
+from tests.conftest import SMALL_FEATURES
+from tests.e2e.http_server import running
 
 
 @pytest.fixture(scope="module")
@@ -28,9 +28,12 @@ def server(
     engine = Engine.open(Settings.for_home(home))
     acme = keys.create_key(engine.context, "acme")
     other = keys.create_key(engine.context, "globex")
-    with running(create_app(engine)) as base_url, httpx.Client(
-        base_url=base_url, headers={"X-API-Key": acme["api_key"]}, timeout=60
-    ) as client:
+    with (
+        running(create_app(engine)) as base_url,
+        httpx.Client(
+            base_url=base_url, headers={"X-API-Key": acme["api_key"]}, timeout=60
+        ) as client,
+    ):
         yield {
             "client": client,
             "base": base_url,

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from tests.conftest import SMALL_FEATURES, asset_body
 
 from engine import ConflictError, Engine, NotFoundError, ValidationError
+from tests.conftest import SMALL_FEATURES, asset_body
 
 RECORD = {
     "tenure": 2,

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
@@ -29,11 +32,22 @@ ERROR_RESPONSES: dict[int | str, dict[str, object]] = {
 }
 
 
-def create_app(engine: Engine) -> FastAPI:
+def create_app(engine: Engine, *, owns_engine: bool = False) -> FastAPI:
     """Serve `engine` over HTTP. File-based sources are confined to data directories from here
-    on (see `Settings.serving_defaults`)."""
+    on (see `Settings.serving_defaults`). At shutdown the execution records still buffered are
+    written; an app that `owns_engine` also closes it."""
     settings = engine.context.settings = engine.context.settings.serving_defaults()
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        if owns_engine:
+            engine.close()
+        else:
+            engine.context.executions.flush()
+
     app = FastAPI(
+        lifespan=lifespan,
         title="engine",
         version="0.1.0",
         description="Analytics execution engine: data sources, assets, training, versions, execution.",

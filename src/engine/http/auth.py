@@ -73,7 +73,11 @@ class RateLimiter:
             return (1.0 - tokens) / self.rate
 
 
-def company_of(request: Request, api_key: Annotated[str | None, Depends(api_key_header)]) -> str:
+async def company_of(
+    request: Request, api_key: Annotated[str | None, Depends(api_key_header)]
+) -> str:
+    """Async so that it runs on the event loop: a thread hop costs more than the cached look-up
+    (the store is read at most every KEY_CACHE_SECONDS per key)."""
     state = request.app.state
     if not api_key:
         raise UnauthorizedError("Send your API key in the X-API-Key header.")
