@@ -46,7 +46,7 @@ class Configuration(Strict):
     )
     entity_key: EntityKey | None = None
     date_column: str | None = None
-    validation_split: float = Field(default=0.2, gt=0.0, lt=0.5)
+    validation_split: float = Field(default=0.2, ge=0.05, le=0.5)
     cross_validation_folds: int = Field(default=5, ge=2, le=20)
     performance_threshold: float | None = Field(default=None, ge=0.0, le=1.0)
     hyperparameters: dict[str, dict[str, Any]] = Field(default_factory=dict)

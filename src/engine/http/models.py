@@ -248,7 +248,7 @@ class VersionItem(Open):
     version: str
     status: str
     created_at: str
-    performance_metrics: dict[str, float]
+    performance_metrics: dict[str, float | None]
     changes: list[str]
     deployment_date: str | None
 

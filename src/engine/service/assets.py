@@ -159,8 +159,8 @@ def list_assets(
         raise ValidationError.for_field("sort", f"must be one of {', '.join(SORTS)}")
     if not 1 <= limit <= 500:
         raise ValidationError.for_field("limit", "must be between 1 and 500")
-    if offset < 0:
-        raise ValidationError.for_field("offset", "must be 0 or more")
+    if not 0 <= offset <= 1_000_000_000:
+        raise ValidationError.for_field("offset", "must be between 0 and 1000000000")
     rows, counts = ctx.store.list_assets(
         company,
         status=status,

@@ -8,6 +8,7 @@ from typing import Any, Literal
 from pydantic import Field, field_validator
 
 from engine.domain.asset_config import AssetSpec, Configuration, Strict
+from engine.domain.parsing import parse
 from engine.errors import ValidationError
 from engine.ports import Between
 
@@ -15,7 +16,7 @@ from engine.ports import Between
 class TrainingConfig(Strict):
     algorithm: str | None = None
     hyperparameters: dict[str, Any] = Field(default_factory=dict)
-    validation_split: float | None = Field(default=None, gt=0.0, lt=0.5)
+    validation_split: float | None = Field(default=None, ge=0.05, le=0.5)
     cross_validation_folds: int | None = Field(default=None, ge=2, le=20)
 
 
@@ -85,7 +86,7 @@ def effective_configuration(spec: AssetSpec, request: TrainRequest) -> Configura
         config["features"] = selection
     if request.deployment_config.performance_threshold is not None:
         config["performance_threshold"] = request.deployment_config.performance_threshold
-    return Configuration.model_validate(config)
+    return parse(Configuration, config, "training request", "configuration")
 
 
 def period_filter(spec: AssetSpec, request: TrainRequest) -> dict[str, Between]:

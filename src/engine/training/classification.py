@@ -69,6 +69,21 @@ def _classification_metrics(y: np.ndarray, p: np.ndarray) -> dict[str, float]:
     }
 
 
+MIN_HOLDOUT_PER_CLASS = 5
+
+
+def _check_holdout(y: np.ndarray, validation_split: float) -> None:
+    """Holdout metrics (ROC AUC above all) need both classes in the holdout, more than a few."""
+    rarer = int(np.bincount(y, minlength=2).min())
+    expected = int(np.floor(rarer * validation_split))
+    if expected < MIN_HOLDOUT_PER_CLASS:
+        raise DataValidationError(
+            f"A validation_split of {validation_split} holds out about {expected} rows of the rarer "
+            f"class; at least {MIN_HOLDOUT_PER_CLASS} are needed to measure the model.",
+            [FieldProblem("configuration.validation_split", "too small for this data set")],
+        )
+
+
 def _check_classes(y: np.ndarray, folds: int, target: str) -> None:
     counts = np.bincount(y, minlength=2)
     needed = max(folds, 2) * 2
@@ -120,6 +135,7 @@ def train_classifier(
     dropped = len(frame) - len(usable)
     y, positive = encode_target(usable[target], "configuration.target_variable")
     _check_classes(y, folds, target)
+    _check_holdout(y, config.validation_split)
     train_idx, holdout_idx = train_test_split(
         np.arange(len(usable)),
         test_size=config.validation_split,

@@ -31,7 +31,7 @@ def list_assets(
     data_source: str | None = None,
     sort: Literal["created_at", "updated_at", "name"] = "created_at",
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=1_000_000_000)] = 0,
 ) -> dict[str, object]:
     items, meta = request.app.state.engine.list_assets(
         company,
