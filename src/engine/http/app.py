@@ -5,12 +5,11 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi import FastAPI
 
 from engine.api import Engine
 from engine.http import errors
-from engine.http.auth import KeyCache, RateLimitedError, RateLimiter, UnauthorizedError
+from engine.http.auth import KeyCache, RateLimiter
 from engine.http.middleware import RequestLimits
 from engine.http.models import ErrorBody
 from engine.http.routes import assets, execution, sources, training
@@ -57,21 +56,6 @@ def create_app(engine: Engine, *, owns_engine: bool = False) -> FastAPI:
     app.state.key_cache = KeyCache()
     app.state.rate_limiter = RateLimiter(settings.rate_limit_per_minute)
     errors.install(app)
-
-    @app.exception_handler(UnauthorizedError)
-    async def unauthorized(_: Request, exc: UnauthorizedError) -> JSONResponse:
-        return errors.error_response(
-            401, "unauthorized", exc.message, headers={"WWW-Authenticate": "ApiKey"}
-        )
-
-    @app.exception_handler(RateLimitedError)
-    async def rate_limited(_: Request, exc: RateLimitedError) -> JSONResponse:
-        return errors.error_response(
-            429,
-            "rate_limited",
-            "Too many requests for this API key.",
-            headers={"Retry-After": str(int(exc.retry_after))},
-        )
 
     for module in (assets, execution, sources, training):
         app.include_router(module.router)

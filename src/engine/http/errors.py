@@ -16,6 +16,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from engine import errors
 from engine.domain.parsing import field_path
+from engine.http.auth import RateLimitedError, UnauthorizedError
 
 log = logging.getLogger("engine.http")
 
@@ -77,6 +78,22 @@ def install(app: FastAPI) -> None:
             log.error("error %s: %s", error_id, exc.message, exc_info=exc)
             return error_response(status, exc.code, f"{exc.message} (error id {error_id})", details)
         return error_response(status, exc.code, exc.message, details)
+
+    @app.exception_handler(UnauthorizedError)
+    async def unauthorized(_: Request, exc: UnauthorizedError) -> JSONResponse:
+        return error_response(
+            401, "unauthorized", exc.message, headers={"WWW-Authenticate": "ApiKey"}
+        )
+
+    @app.exception_handler(RateLimitedError)
+    async def rate_limited(_: Request, exc: RateLimitedError) -> JSONResponse:
+        retry = str(int(exc.retry_after))
+        return error_response(
+            429,
+            "rate_limited",
+            "Too many requests for this API key.",
+            headers={"Retry-After": retry},
+        )
 
     @app.exception_handler(RequestValidationError)
     async def request_invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
