@@ -8,7 +8,16 @@ from typing import Any
 import pandas as pd
 
 from engine.bootstrap import build_context
-from engine.service import assets, batches, execution, jobs, sources, training, versions
+from engine.service import (
+    assets,
+    batches,
+    execution,
+    jobs,
+    sources,
+    training,
+    training_jobs,
+    versions,
+)
 from engine.service.context import Context
 from engine.settings import Settings
 from engine.training import Progress
@@ -30,6 +39,7 @@ class Engine:
         return cls(build_context(settings or Settings.from_environ()))
 
     def close(self) -> None:
+        self.context.runner.shutdown()
         self.context.executions.close()
         for connector in self.context.connectors.values():
             connector.close()
@@ -89,8 +99,16 @@ class Engine:
         """Train synchronously; `request` is the contract's train body (overrides for this run)."""
         return training.train(self.context, company, asset_id, request, progress, activate)
 
+    def submit_training(
+        self, company: str, asset_id: str, request: Mapping[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """Queue a training job and return at once; follow it with `training_job`."""
+        return training_jobs.submit(
+            self.context, company, asset_id, dict(request) if request else None
+        )
+
     def training_job(self, company: str, job_id: str) -> dict[str, Any]:
-        return jobs.training_job(self.context, company, job_id)
+        return training_jobs.view(self.context, company, job_id)
 
     def training_logs(self, company: str, job_id: str) -> dict[str, Any]:
         return jobs.training_logs(self.context, company, job_id)

@@ -6,6 +6,9 @@ the working directory. `ENGINE_DATABASE_URL` overrides the SQLite file with any 
 URLs put in responses (default: the address each request came in on).
 `ENGINE_RATE_LIMIT_PER_MINUTE` (per API key) and `ENGINE_MAX_BODY_BYTES` bound HTTP use;
 `ENGINE_DATA_DIRS` (os.pathsep-separated) confines file-based sources to those directories.
+Jobs: `ENGINE_TRAINING_WORKERS` training processes (1), `ENGINE_BATCH_WORKERS` batch threads (2),
+`ENGINE_JOB_MODE` `process` (training in worker processes) or `thread`;
+`ENGINE_CALLBACK_ALLOWLIST` (comma-separated hosts or networks) permits internal callback targets.
 """
 
 from __future__ import annotations
@@ -26,6 +29,10 @@ class Settings:
     rate_limit_per_minute: int = 6000
     max_body_bytes: int = 10 * 1024 * 1024
     data_dirs: tuple[Path, ...] | None = None
+    callback_allowlist: tuple[str, ...] = ()
+    training_workers: int = 1
+    batch_workers: int = 2
+    job_mode: str = "process"
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -41,6 +48,14 @@ class Settings:
             ),
             max_body_bytes=int(env.get("ENGINE_MAX_BODY_BYTES") or cls.max_body_bytes),
             data_dirs=_paths(env.get("ENGINE_DATA_DIRS")),
+            callback_allowlist=tuple(
+                h.strip()
+                for h in (env.get("ENGINE_CALLBACK_ALLOWLIST") or "").split(",")
+                if h.strip()
+            ),
+            training_workers=int(env.get("ENGINE_TRAINING_WORKERS") or cls.training_workers),
+            batch_workers=int(env.get("ENGINE_BATCH_WORKERS") or cls.batch_workers),
+            job_mode=env.get("ENGINE_JOB_MODE") or cls.job_mode,
         )
 
     def serving_defaults(self) -> Settings:

@@ -9,6 +9,7 @@ from engine.artifacts import FilesystemArtifactStore
 from engine.ports import Connector
 from engine.service.execution_log import ExecutionLog
 from engine.service.model_cache import ModelCache
+from engine.service.runner import JobRunner
 from engine.settings import Settings
 from engine.store import SqlMetadataStore
 
@@ -20,5 +21,6 @@ class Context:
     artifacts: FilesystemArtifactStore
     models: ModelCache
     executions: ExecutionLog
+    runner: JobRunner
     connectors: dict[tuple[str, str], Connector] = field(default_factory=dict)
     serving: dict[tuple[str, str, str], Any] = field(default_factory=dict)

@@ -2,12 +2,33 @@
 
 from __future__ import annotations
 
+import os
+import socket
 from datetime import datetime
 from typing import Any
 
 from engine.service.context import Context
 from engine.service.urls import public_url
 from engine.training.progress import STEPS
+
+
+def worker_name() -> str:
+    """host:pid of the process running a job, so that a restart can tell orphans apart."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def worker_alive(worker: str) -> bool:
+    """Whether the process named by `worker_name()` is still running (on another host: assumed)."""
+    host, _, pid = worker.rpartition(":")
+    if host != socket.gethostname():
+        return True
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, ValueError):
+        return True
+    return True
 
 
 def progress_of(step: str, steps_completed: int) -> dict[str, Any]:

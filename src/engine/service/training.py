@@ -22,7 +22,7 @@ from engine.ports import RowFilter
 from engine.service import versions
 from engine.service.assets import check_algorithms
 from engine.service.context import Context
-from engine.service.jobs import progress_of
+from engine.service.jobs import progress_of, worker_name
 from engine.service.sources import open_source
 from engine.service.training_request import TrainRequest, effective_configuration, period_filter
 from engine.training import STEPS, Progress
@@ -94,9 +94,11 @@ def train(
     body: Mapping[str, Any] | None = None,
     progress: Progress = silent,
     activate: bool = True,
+    job_id: str | None = None,
 ) -> dict[str, Any]:
-    """Train the asset into a new version, recorded as a training job; activate the version when
-    deployment is asked for and it meets the performance threshold. Returns the job's results."""
+    """Train the asset into a new version, recorded as a training job (`job_id` when the job was
+    queued already); activate the version when deployment is asked for and it meets the
+    performance threshold. Returns the job's results."""
     row = ctx.store.get_asset(company, asset_id)
     request = parse(TrainRequest, body, "training request")
     if row["status"] == "archived":
@@ -112,7 +114,7 @@ def train(
     config = effective_configuration(spec, request)
     check_algorithms(config)
     where = period_filter(spec, request)
-    job = _JobRecorder(ctx, company, asset_id, progress)
+    job = _JobRecorder(ctx, company, asset_id, progress, job_id)
     try:
         frame, table = load_training_frame(ctx, company, spec, where)
         check_training_frame(frame, table, config, spec.validation_rules)
@@ -175,22 +177,32 @@ def train(
 class _JobRecorder:
     """Writes a training job's progress and logs to the metadata store as the steps advance."""
 
-    def __init__(self, ctx: Context, company: str, asset_id: str, progress: Progress) -> None:
+    def __init__(
+        self, ctx: Context, company: str, asset_id: str, progress: Progress, job_id: str | None
+    ) -> None:
         self.ctx, self.progress = ctx, progress
-        self.job_id = new_id("job")
         self.clock = time.perf_counter()
         self.logs: list[str] = []
         self.completed = 0
+        running = {
+            "status": "running",
+            "progress": progress_of(STEPS[0], 0),
+            "started_at": now_iso(),
+        }
+        if job_id is not None:
+            self.job_id = job_id
+            ctx.store.update_job(job_id, running)
+            ctx.store.update_job_run(job_id, {"worker": worker_name(), "heartbeat_at": now_iso()})
+            return
+        self.job_id = new_id("job")
         ctx.store.add_job(
             {
                 "job_id": self.job_id,
                 "company": company,
                 "asset_id": asset_id,
                 "kind": "training",
-                "status": "running",
-                "progress": progress_of(STEPS[0], 0),
                 "logs": [],
-                "started_at": now_iso(),
+                **running,
             }
         )
 

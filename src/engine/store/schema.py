@@ -103,3 +103,37 @@ api_keys = Table(
     Column("created_at", String(32), nullable=False),
     Column("revoked_at", String(32)),
 )
+
+job_runs = Table(
+    "job_runs",
+    metadata,
+    Column("job_id", String(64), primary_key=True),
+    Column("company", String(128), nullable=False),
+    Column("worker", String(200), nullable=False),
+    Column("request", JSON),
+    Column("callback_urls", JSON, nullable=False),
+    Column("heartbeat_at", String(32), nullable=False),
+)
+
+deliveries = Table(
+    "deliveries",
+    metadata,
+    Column("delivery_id", String(64), primary_key=True),
+    Column("company", String(128), nullable=False),
+    Column("job_id", String(64), nullable=False, index=True),
+    Column("url", Text, nullable=False),
+    Column("event", String(64), nullable=False),
+    Column("attempt", Integer, nullable=False),
+    Column("status_code", Integer),
+    Column("error", Text),
+    Column("delivered", Integer, nullable=False),
+    Column("at", String(32), nullable=False),
+)
+
+company_secrets = Table(
+    "company_secrets",
+    metadata,
+    Column("company", String(128), primary_key=True),
+    Column("webhook_secret", String(128), nullable=False),
+    Column("created_at", String(32), nullable=False),
+)

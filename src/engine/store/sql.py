@@ -347,3 +347,95 @@ class SqlMetadataStore:
                 .values(revoked_at=at)
             )
         return bool(result.rowcount)
+
+    # job runs (who runs a job, for recovery) ---------------------------------------------------
+    def add_job_run(self, row: Row) -> None:
+        with self._db.begin() as conn:
+            conn.execute(insert(t.job_runs).values(**row))
+
+    def get_job_run(self, job_id: str) -> Row | None:
+        with self._db.connect() as conn:
+            found = (
+                conn.execute(select(t.job_runs).where(t.job_runs.c.job_id == job_id))
+                .mappings()
+                .first()
+            )
+        return None if found is None else dict(found)
+
+    def update_job_run(self, job_id: str, values: Mapping[str, Any]) -> None:
+        with self._db.begin() as conn:
+            conn.execute(update(t.job_runs).where(t.job_runs.c.job_id == job_id).values(**values))
+
+    def unfinished_jobs(self) -> list[Row]:
+        """Jobs of every company still queued or running, with who runs them."""
+        query = (
+            select(t.jobs, t.job_runs.c.worker, t.job_runs.c.request, t.job_runs.c.callback_urls)
+            .join(t.job_runs, t.job_runs.c.job_id == t.jobs.c.job_id)
+            .where(t.jobs.c.status.in_(["queued", "running", "processing"]))
+        )
+        with self._db.connect() as conn:
+            return [dict(r) for r in conn.execute(query).mappings().all()]
+
+    def list_jobs(self, company: str, kind: str | None = None, limit: int = 50) -> list[Row]:
+        query = (
+            select(t.jobs).where(t.jobs.c.company == company).order_by(t.jobs.c.started_at.desc())
+        )
+        if kind is not None:
+            query = query.where(t.jobs.c.kind == kind)
+        with self._db.connect() as conn:
+            return [dict(r) for r in conn.execute(query.limit(limit)).mappings().all()]
+
+    def training_durations(self, company: str, asset_id: str, limit: int = 5) -> list[Row]:
+        query = (
+            select(t.jobs.c.started_at, t.jobs.c.completed_at)
+            .where(
+                t.jobs.c.company == company,
+                t.jobs.c.asset_id == asset_id,
+                t.jobs.c.kind == "training",
+                t.jobs.c.status == "completed",
+            )
+            .order_by(t.jobs.c.started_at.desc())
+            .limit(limit)
+        )
+        with self._db.connect() as conn:
+            return [dict(r) for r in conn.execute(query).mappings().all()]
+
+    # deliveries and webhook secrets --------------------------------------------------------------
+    def add_delivery(self, row: Row) -> None:
+        with self._db.begin() as conn:
+            conn.execute(insert(t.deliveries).values(**row))
+
+    def list_deliveries(self, company: str, job_id: str) -> list[Row]:
+        with self._db.connect() as conn:
+            rows = (
+                conn.execute(
+                    select(t.deliveries)
+                    .where(t.deliveries.c.company == company, t.deliveries.c.job_id == job_id)
+                    .order_by(t.deliveries.c.at, t.deliveries.c.attempt)
+                )
+                .mappings()
+                .all()
+            )
+        return [dict(r) for r in rows]
+
+    def webhook_secret(self, company: str, new_secret: str, at: str) -> str:
+        """The company's signing secret; `new_secret` becomes it if the company has none yet."""
+        query = select(t.company_secrets.c.webhook_secret).where(
+            t.company_secrets.c.company == company
+        )
+        with self._db.connect() as conn:
+            found = conn.execute(query).first()
+        if found is None:
+            try:
+                with self._db.begin() as conn:
+                    conn.execute(
+                        insert(t.company_secrets).values(
+                            company=company, webhook_secret=new_secret, created_at=at
+                        )
+                    )
+            except IntegrityError:  # another process created it first: use theirs
+                pass
+            with self._db.connect() as conn:
+                found = conn.execute(query).first()
+        assert found is not None
+        return str(found[0])

@@ -22,21 +22,17 @@ from engine.service.versions import DeployRequest
 router = APIRouter(tags=["training and versions"])
 
 
-@router.post("/analytics/assets/{asset_id}/train", response_model=Envelope[TrainingStarted])
+@router.post(
+    "/analytics/assets/{asset_id}/train", status_code=202, response_model=Envelope[TrainingStarted]
+)
 def train(
     request: Request, company: Company, asset_id: str, body: TrainRequest | None = None
 ) -> dict[str, object]:
     engine = request.app.state.engine
     payload = body.model_dump(mode="json", exclude_unset=True) if body is not None else None
-    result = engine.train(company, asset_id, request=payload)
-    job = engine.training_job(company, result["training_job_id"])
-    return {
-        "data": {
-            **job,
-            "estimated_duration": duration_words(job["started_at"], job["completed_at"]),
-            "estimated_completion": job["completed_at"],
-        }
-    }
+    job = engine.submit_training(company, asset_id, payload)
+    completion = job["estimated_completion"]
+    return {"data": {**job, "estimated_duration": duration_words(job["started_at"], completion)}}
 
 
 @router.get("/analytics/training-jobs/{job_id}", response_model=Envelope[TrainingJob])
