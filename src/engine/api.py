@@ -143,14 +143,17 @@ class Engine:
         return execution.execute_batch(self.context, company, asset_id, records, parameters)
 
     def run_batch(self, company: str, asset_id: str, body: Mapping[str, Any]) -> dict[str, Any]:
-        """The contract's batch-execute: scored now and recorded with status and results."""
+        """The contract's batch-execute: queued at once, scored chunk by chunk in the background."""
         return batches.run(self.context, company, asset_id, dict(body))
 
     def batch_status(self, company: str, batch_id: str) -> dict[str, Any]:
         return batches.status(self.context, company, batch_id)
 
-    def batch_results(self, company: str, batch_id: str) -> dict[str, Any]:
-        return batches.results(self.context, company, batch_id)
+    def batch_results(
+        self, company: str, batch_id: str, fmt: str = "json"
+    ) -> tuple[bytes | dict[str, Any], str]:
+        """(content, media type): a JSON document, or CSV or Parquet bytes."""
+        return batches.results(self.context, company, batch_id, fmt)
 
     def score_frame(self, company: str, asset_id: str, frame: pd.DataFrame) -> pd.DataFrame:
         return execution.score_frame(self.context, company, asset_id, frame)

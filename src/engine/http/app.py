@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -13,6 +14,9 @@ from engine.http.auth import KeyCache, RateLimiter
 from engine.http.middleware import RequestLimits
 from engine.http.models import ErrorBody
 from engine.http.routes import assets, execution, sources, training
+from engine.service.recovery import recover
+
+log = logging.getLogger("engine.http")
 
 ERROR_RESPONSES: dict[int | str, dict[str, object]] = {
     status: {"model": ErrorBody, "description": description}
@@ -39,6 +43,8 @@ def create_app(engine: Engine, *, owns_engine: bool = False) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        for line in recover(engine.context):
+            log.warning("recovered job %s", line)
         yield
         if owns_engine:
             engine.close()

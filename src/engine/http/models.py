@@ -168,6 +168,16 @@ class BatchProgress(Open):
     percentage_complete: float
 
 
+class Delivery(Open):
+    url: str
+    event: str
+    attempt: int
+    status_code: int | None
+    error: str | None
+    delivered: bool
+    at: str
+
+
 class BatchStatus(Open):
     batch_id: str
     asset_id: str
@@ -175,13 +185,16 @@ class BatchStatus(Open):
     progress: BatchProgress
     started_at: str
     completed_at: str | None
+    estimated_completion: str | None
     results_url: str
+    callbacks: list[Delivery]
 
 
 class BatchResults(Open):
     batch_id: str
     asset_id: str
     model_version: str | None
+    status: str
     results: list[dict[str, Any]]
 
 

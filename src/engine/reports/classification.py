@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from html import escape
 
@@ -42,6 +43,7 @@ dt{color:#475569}dd{margin:0;font-weight:600}
 .grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(440px,1fr));gap:18px}
 .grid section{margin:0}
 img{width:100%;height:auto;display:block}
+img.wide{max-width:760px;margin:0 auto}
 .note{color:#475569;background:#f8fafc;border:1px dashed #cbd5e1;border-radius:8px;padding:36px;
 text-align:center}
 table{border-collapse:collapse;min-width:360px}
@@ -76,22 +78,22 @@ def render_classification_report(data: ClassificationReportData) -> str:
     p = np.asarray(data.p_holdout, dtype=float).ravel()
     if len(y) != len(p):
         raise ValueError(f"y_holdout has {len(y)} rows but p_holdout has {len(p)}")
-    title = f"Training report: {data.asset_id} {data.version}"
     body = "\n".join(
         [
             _header(data),
             '<div class="grid">',
             _roc(y, p),
-            _plot_or_note("Calibration", _calibration(y, p)),
-            _plot_or_note("Confusion matrix", _confusion(y, p)),
-            _plot_or_note("Candidate algorithms", _comparison(data)),
+            _holdout_plot("Calibration", y, p, plots.calibration_png),
+            _holdout_plot("Confusion matrix", y, p, plots.confusion_png),
+            _comparison(data),
             "</div>",
-            _plot_or_note("Feature importance", _importance(data.global_importance)),
+            _importance(data.global_importance),
             _metrics(data.metrics),
             _interval(data),
             _changes(data.changes),
         ]
     )
+    title = f"Training report: {data.asset_id} {data.version}"
     return (
         '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
         f"<title>{escape(title)}</title>\n<style>{STYLE}</style>\n</head>\n"
@@ -99,9 +101,10 @@ def render_classification_report(data: ClassificationReportData) -> str:
     )
 
 
-def _image(png: bytes, alt: str) -> str:
+def _image(png: bytes, alt: str, css: str = "") -> str:
     encoded = base64.b64encode(png).decode("ascii")
-    return f'<img src="data:image/png;base64,{encoded}" alt="{escape(alt)}">'
+    attribute = f' class="{css}"' if css else ""
+    return f'<img src="data:image/png;base64,{encoded}" alt="{escape(alt)}"{attribute}>'
 
 
 def _note(text: str) -> str:
@@ -112,28 +115,22 @@ def _section(heading: str, content: str) -> str:
     return f"<section>\n<h2>{escape(heading)}</h2>\n{content}\n</section>"
 
 
-def _plot_or_note(heading: str, content: tuple[bytes | None, str]) -> str:
-    png, text = content
-    return _section(heading, _image(png, heading) if png is not None else _note(text))
-
-
 def _header(data: ClassificationReportData) -> str:
     def rows(key: str) -> str:
         return f"{data.rows[key]:,}" if key in data.rows else "n/a"
 
+    counts = f"{rows('training')} training / {rows('holdout')} holdout ({rows('total')} total)"
     facts = [
         ("Asset", data.asset_id),
         ("Version", data.version),
         ("Target", data.target),
         ("Algorithm", data.algorithm),
         ("Created", data.created_at),
-        (
-            "Rows",
-            f"{rows('training')} training / {rows('holdout')} holdout ({rows('total')} total)",
-        ),
+        ("Rows", counts),
     ]
     items = "\n".join(f"<dt>{escape(k)}</dt><dd>{escape(v)}</dd>" for k, v in facts)
-    return f"<header>\n<h1>{escape(f'Training report: {data.asset_id}')}</h1>\n<dl>\n{items}\n</dl>\n</header>"
+    heading = escape(f"Training report: {data.asset_id}")
+    return f"<header>\n<h1>{heading}</h1>\n<dl>\n{items}\n</dl>\n</header>"
 
 
 def _roc(y: np.ndarray, p: np.ndarray) -> str:
@@ -148,28 +145,31 @@ def _roc(y: np.ndarray, p: np.ndarray) -> str:
     return _section("ROC curve", _image(plots.roc_png(y, p, auc), "ROC curve") + caption)
 
 
-def _calibration(y: np.ndarray, p: np.ndarray) -> tuple[bytes | None, str]:
+def _holdout_plot(
+    heading: str, y: np.ndarray, p: np.ndarray, draw: Callable[[np.ndarray, np.ndarray], bytes]
+) -> str:
     if len(p) == 0:
-        return None, "Calibration undefined: the holdout is empty."
-    return plots.calibration_png(y, p), ""
+        return _section(heading, _note(f"{heading} undefined: the holdout is empty."))
+    return _section(heading, _image(draw(y, p), heading))
 
 
-def _confusion(y: np.ndarray, p: np.ndarray) -> tuple[bytes | None, str]:
-    if len(p) == 0:
-        return None, "Confusion matrix undefined: the holdout is empty."
-    return plots.confusion_png(y, p, 0.5), ""
-
-
-def _comparison(data: ClassificationReportData) -> tuple[bytes | None, str]:
+def _comparison(data: ClassificationReportData) -> str:
+    heading = "Candidate algorithms"
     if not data.cv_scores:
-        return None, "No cross-validation scores were recorded."
-    return plots.comparison_png(data.cv_scores, data.algorithm), ""
+        return _section(heading, _note("No cross-validation scores were recorded."))
+    caption = (
+        f"<p>Selected: <strong>{escape(data.algorithm)}</strong>. Bars show the mean "
+        "cross-validated ROC AUC, whiskers one standard deviation across folds.</p>"
+    )
+    png = plots.comparison_png(data.cv_scores, data.algorithm)
+    return _section(heading, _image(png, heading) + caption)
 
 
-def _importance(importance: dict[str, float]) -> tuple[bytes | None, str]:
+def _importance(importance: dict[str, float]) -> str:
+    heading = "Feature importance"
     if not importance:
-        return None, "No feature importance was recorded."
-    return plots.importance_png(importance), ""
+        return _section(heading, _note("No feature importance was recorded."))
+    return _section(heading, _image(plots.importance_png(importance), heading, "wide"))
 
 
 def _number(value: float) -> str:

@@ -78,16 +78,19 @@ def calibration_bins(
 def calibration_png(y: np.ndarray, p: np.ndarray) -> bytes:
     """Reliability diagram over quantile bins with a histogram of the scores beneath it."""
     predicted, observed, _ = calibration_bins(y, p)
-    figure = _figure(5.5, 5.6)
+    figure = _figure(5.5, 6.0)
     top, bottom = figure.subplots(2, 1, sharex=True, height_ratios=[3, 1])
     top.plot([0, 1], [0, 1], color=GREY, linestyle="--", linewidth=1, label="perfectly calibrated")
     top.plot(predicted, observed, color=BLUE, marker="o", linewidth=2, label="model")
-    top.set(xlim=(0, 1), ylim=(0, 1.01), ylabel="Observed frequency")
+    top.set(xlim=(0, 1), ylim=(0, 1.01), xlabel="Mean predicted probability in bin")
+    top.set_ylabel("Observed frequency")
+    top.tick_params(labelbottom=True)
     top.set_title(f"Calibration (holdout, {len(predicted)} quantile bins)")
     top.grid(alpha=0.3)
     top.legend(loc="upper left")
     bottom.hist(p, bins=np.linspace(0, 1, 21), color=BLUE, alpha=0.6, edgecolor="white")
-    bottom.set(xlabel="Mean predicted probability", ylabel="Rows")
+    bottom.set(xlabel="Predicted probability", ylabel="Rows")
+    bottom.set_title("Distribution of predicted probabilities", fontsize=10)
     bottom.grid(alpha=0.3, axis="y")
     return _png(figure)
 
@@ -118,6 +121,8 @@ def confusion_png(y: np.ndarray, p: np.ndarray, threshold: float = 0.5) -> bytes
 
 def importance_png(importance: dict[str, float], top: int = 15) -> bytes:
     """Horizontal bars of the `top` largest importance shares, largest first."""
+    from matplotlib.ticker import PercentFormatter
+
     ranked = sorted(importance.items(), key=lambda kv: -kv[1])[:top]
     names = [_short(name) for name, _ in reversed(ranked)]
     shares = [share for _, share in reversed(ranked)]
@@ -126,7 +131,8 @@ def importance_png(importance: dict[str, float], top: int = 15) -> bytes:
     bars = ax.barh(names, shares, color=BLUE)
     ax.bar_label(bars, labels=[f"{s:.1%}" for s in shares], padding=3, fontsize=9)
     ax.set_xlim(0, max(max(shares), 1e-9) * 1.18)
-    ax.set_xlabel("Share of mean absolute contribution")
+    ax.xaxis.set_major_formatter(PercentFormatter(1.0))
+    ax.set_xlabel("Share of global importance")
     shown = f"top {len(ranked)} of {len(importance)}" if len(importance) > top else "all"
     ax.set_title(f"Global feature importance ({shown})")
     ax.grid(alpha=0.3, axis="x")
@@ -140,19 +146,20 @@ def comparison_png(cv_scores: dict[str, dict[str, float]], winner: str) -> bytes
     means = np.array([s.get("auc_roc_mean", 0.0) for _, s in ranked])
     stds = np.array([s.get("auc_roc_std", 0.0) for _, s in ranked])
     colours = [ACCENT if name == winner else GREY for name, _ in ranked]
-    figure = _figure(7.0, 1.4 + 0.5 * len(ranked))
+    figure = _figure(5.5, max(3.0, 1.4 + 0.5 * len(ranked)))
     ax = figure.add_subplot()
     ax.barh(names, means, xerr=stds, color=colours, capsize=4, error_kw={"ecolor": "#334155"})
     # A zero baseline would flatten differences of a few hundredths into identical bars, so the
     # axis starts just below the weakest candidate; the value labels carry the exact numbers.
     low = max(0.0, float(np.min(means - stds)) - 0.05)
-    high = min(1.0, float(np.max(means + stds)) + 0.02)
+    high = min(1.0, float(np.max(means + stds)))
     span = high - low
     for i, (mean, std) in enumerate(zip(means, stds, strict=True)):
         ax.text(mean + std + 0.015 * span, i, f"{mean:.4f} ± {std:.4f}", va="center", fontsize=9)
-    ax.set_xlim(low, high + 0.35 * span)
+    ax.set_xlim(low, high + 0.45 * span)
     ax.set_xlabel("Cross-validated ROC AUC (mean ± std)")
-    ax.set_title("Candidate algorithms (winner highlighted)")
+    # Centred on the figure rather than the axes: the long algorithm labels push the axes right.
+    figure.suptitle("Candidate algorithms (selected one highlighted)")
     ax.grid(alpha=0.3, axis="x")
     for label in ax.get_yticklabels():
         if label.get_text() == _short(winner):

@@ -1,21 +1,33 @@
-"""Batch execution as a recorded job: status with progress counts, and the per-record results."""
+"""Batch execution as a job: the records are stored, then scored chunk by chunk in the
+background; each chunk's results are committed to a file of their own (written aside and renamed
+into place), so a batch resumed after a crash skips the chunks already done."""
 
 from __future__ import annotations
 
+import json
+import os
+import threading
+import time
+from collections.abc import Iterator
+from datetime import timedelta
+from itertools import islice
+from pathlib import Path
 from typing import Any
 
 from pydantic import Field
 
-from engine.clock import new_id, now_iso
+from engine.clock import iso, new_id, now, now_iso
 from engine.domain.asset_config import Strict
 from engine.domain.parsing import parse
-from engine.errors import NotAvailableError
-from engine.service import execution
+from engine.errors import ValidationError
+from engine.service import callbacks, execution
+from engine.service.batch_results import CHUNK_SIZE, chunk_files, read_results
 from engine.service.context import Context
 from engine.service.execution_options import ExecuteParameters
+from engine.service.jobs import worker_name
 from engine.service.urls import public_url
 
-MAX_RECORDS = 100_000
+MAX_RECORDS = 1_000_000
 
 
 class BatchRecord(Strict):
@@ -30,71 +42,197 @@ class BatchRequest(Strict):
     callback_url: str | None = None
 
 
+def batch_dir(ctx: Context, batch_id: str) -> Path:
+    return ctx.settings.home / "jobs" / batch_id
+
+
 def run(ctx: Context, company: str, asset_id: str, body: dict[str, Any]) -> dict[str, Any]:
-    """Score the batch now (vectorized, in this request) and record it as a completed job."""
+    """Store the records and queue the batch; answer at once with where to follow it."""
     request = parse(BatchRequest, body, "batch")
     if request.callback_url:
-        raise NotAvailableError(
-            "Completion callbacks (callback_url) are not available yet; poll progress_url instead."
-        )
-    batch_id, started = new_id("batch"), now_iso()
-    records = [r.model_dump(exclude_none=True) for r in request.batch_data]
-    scored = execution.execute_batch(
-        ctx, company, asset_id, records, request.parameters.model_dump(exclude_defaults=True)
-    )
-    total = scored["total_records"]
-    progress = {
-        "total_records": total,
-        "processed_records": total,
-        "successful_records": scored["successful_records"],
-        "failed_records": scored["failed_records"],
-        "percentage_complete": 100,
-    }
+        callbacks.check_target(request.callback_url, ctx.settings.callback_allowlist)
+    version = execution.serving(ctx, company, asset_id).version
+    batch_id, queued = new_id("batch"), now_iso()
+    directory = batch_dir(ctx, batch_id)
+    (directory / "chunks").mkdir(parents=True)
+    staged = directory / ".input.jsonl"
+    with staged.open("w") as handle:
+        for record in request.batch_data:
+            handle.write(json.dumps(record.model_dump(exclude_none=True), default=str) + "\n")
+    os.replace(staged, directory / "input.jsonl")
+    total = len(request.batch_data)
     ctx.store.add_job(
         {
             "job_id": batch_id,
             "company": company,
             "asset_id": asset_id,
             "kind": "batch",
-            "status": "completed",
-            "progress": progress,
-            "result": {"model_version": scored["model_version"], "results": scored["results"]},
+            "status": "queued",
+            "progress": _progress(total, 0, 0, 0),
+            "result": {"model_version": version, "chunk_size": CHUNK_SIZE},
             "logs": [],
-            "started_at": started,
-            "completed_at": now_iso(),
+            "started_at": queued,
         }
     )
+    ctx.store.add_job_run(
+        {
+            "job_id": batch_id,
+            "company": company,
+            "worker": worker_name(),
+            "request": {"parameters": request.parameters.model_dump(exclude_defaults=True)},
+            "callback_urls": [request.callback_url] if request.callback_url else [],
+            "heartbeat_at": queued,
+        }
+    )
+    start(ctx, company, asset_id, batch_id)
     return {
         "batch_id": batch_id,
         "asset_id": asset_id,
-        "status": "completed",
+        "status": "processing",
         "total_records": total,
-        "estimated_completion": now_iso(),
-        "callback_url": None,
+        "estimated_completion": None,
+        "callback_url": request.callback_url,
         "progress_url": public_url(ctx, f"/analytics/batches/{batch_id}/status"),
         "results_url": public_url(ctx, f"/analytics/batches/{batch_id}/results"),
     }
 
 
+def _progress(total: int, processed: int, ok: int, failed: int) -> dict[str, Any]:
+    return {
+        "total_records": total,
+        "processed_records": processed,
+        "successful_records": ok,
+        "failed_records": failed,
+        "percentage_complete": round(100 * processed / total, 2) if total else 100,
+    }
+
+
+def start(ctx: Context, company: str, asset_id: str, batch_id: str) -> None:
+    def finished(error: BaseException | None) -> None:
+        if error is not None:
+            ctx.store.update_job(
+                batch_id,
+                {
+                    "status": "failed",
+                    "error": f"{type(error).__name__}: {error}",
+                    "completed_at": now_iso(),
+                },
+            )
+        run_row = ctx.store.get_job_run(batch_id) or {}
+        view = status(ctx, company, batch_id)
+        event = f"batch.{'completed' if view['status'] == 'completed' else 'failed'}"
+        callbacks.deliver_later(
+            ctx, company, batch_id, event, view, run_row.get("callback_urls") or []
+        )
+
+    ctx.runner.run_batch(process, ctx, company, asset_id, batch_id, done=finished)
+
+
+def _chunks(path: Path) -> Iterator[list[dict[str, Any]]]:
+    with path.open() as handle:
+        while lines := list(islice(handle, CHUNK_SIZE)):
+            yield [json.loads(line) for line in lines]
+
+
+def process(ctx: Context, company: str, asset_id: str, batch_id: str) -> None:
+    job = ctx.store.get_job(company, batch_id, kind="batch")
+    run_row = ctx.store.get_job_run(batch_id) or {}
+    parameters = (run_row.get("request") or {}).get("parameters") or {}
+    version = job["result"]["model_version"]
+    directory = batch_dir(ctx, batch_id)
+    total = job["progress"]["total_records"]
+    done_chunks = chunk_files(directory)
+    counts = {"processed": 0, "ok": 0, "failed": 0}
+    for existing in done_chunks.values():
+        summary = json.loads(existing.read_text())["summary"]
+        counts["processed"] += summary["total"]
+        counts["ok"] += summary["successful"]
+        counts["failed"] += summary["failed"]
+    ctx.store.update_job(
+        batch_id,
+        {
+            "status": "processing",
+            "progress": _progress(total, counts["processed"], counts["ok"], counts["failed"]),
+        },
+    )
+    ctx.store.update_job_run(batch_id, {"worker": worker_name(), "heartbeat_at": now_iso()})
+    lock = threading.Lock()
+    started, resumed_at = time.perf_counter(), counts["processed"]
+
+    def score(index: int, records: list[dict[str, Any]]) -> None:
+        scored = execution.execute_batch(
+            ctx, company, asset_id, records, parameters, version, index * CHUNK_SIZE
+        )
+        summary = {
+            "total": scored["total_records"],
+            "successful": scored["successful_records"],
+            "failed": scored["failed_records"],
+        }
+        staged = directory / "chunks" / f".{index:06d}.json"
+        staged.write_text(
+            json.dumps({"summary": summary, "results": scored["results"]}, default=str)
+        )
+        os.replace(staged, directory / "chunks" / f"{index:06d}.json")
+        with lock:
+            counts["processed"] += summary["total"]
+            counts["ok"] += summary["successful"]
+            counts["failed"] += summary["failed"]
+            progress = _progress(total, counts["processed"], counts["ok"], counts["failed"])
+            rate = (counts["processed"] - resumed_at) / max(time.perf_counter() - started, 1e-9)
+            progress["estimated_completion"] = iso(
+                now() + timedelta(seconds=(total - counts["processed"]) / max(rate, 1e-9))
+            )
+            ctx.store.update_job(batch_id, {"progress": progress})
+
+    work = [
+        (i, records)
+        for i, records in enumerate(_chunks(directory / "input.jsonl"))
+        if i not in done_chunks
+    ]
+    if parameters.get("parallel_processing"):
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(ctx.settings.batch_workers) as pool:
+            list(pool.map(lambda item: score(*item), work))
+    else:
+        for index, records in work:
+            score(index, records)
+    ctx.store.update_job(
+        batch_id,
+        {
+            "status": "completed",
+            "progress": _progress(total, counts["processed"], counts["ok"], counts["failed"]),
+            "completed_at": now_iso(),
+        },
+    )
+
+
 def status(ctx: Context, company: str, batch_id: str) -> dict[str, Any]:
     row = ctx.store.get_job(company, batch_id, kind="batch")
+    progress = dict(row["progress"])
+    estimate = progress.pop("estimated_completion", None)
     return {
         "batch_id": batch_id,
         "asset_id": row["asset_id"],
         "status": row["status"],
-        "progress": row["progress"],
+        "progress": progress,
         "started_at": row["started_at"],
         "completed_at": row["completed_at"],
+        "estimated_completion": row["completed_at"] or estimate,
+        "error": row["error"],
         "results_url": public_url(ctx, f"/analytics/batches/{batch_id}/results"),
+        "callbacks": callbacks.deliveries(ctx, company, batch_id),
     }
 
 
-def results(ctx: Context, company: str, batch_id: str) -> dict[str, Any]:
+def results(
+    ctx: Context, company: str, batch_id: str, fmt: str = "json"
+) -> tuple[bytes | dict[str, Any], str]:
+    """The per-record results so far (all of them once completed), as JSON, CSV or Parquet."""
     row = ctx.store.get_job(company, batch_id, kind="batch")
-    result = row["result"] or {}
-    return {
-        "batch_id": batch_id,
-        "asset_id": row["asset_id"],
-        "model_version": result.get("model_version"),
-        "results": result.get("results", []),
-    }
+    if fmt not in ("json", "csv", "parquet"):
+        raise ValidationError.for_field("format", "must be json, csv or parquet")
+    version = (row["result"] or {}).get("model_version")
+    return read_results(
+        batch_dir(ctx, batch_id), fmt, batch_id, row["asset_id"], version, row["status"]
+    )

@@ -52,11 +52,13 @@ class Serving:
         )
 
 
-def serving(ctx: Context, company: str, asset_id: str) -> Serving:
+def serving(ctx: Context, company: str, asset_id: str, version: str | None = None) -> Serving:
+    """The active version's serving state, or that of `version` (a batch pins the version it
+    started with, so a deploy in the middle does not mix two models in one result)."""
     row = ctx.models.asset(company, asset_id)
     if row["status"] == "archived":
         raise ConflictError(f"Asset '{asset_id}' is archived and cannot be executed.")
-    version = ctx.models.active_version(company, asset_id)
+    version = version or ctx.models.active_version(company, asset_id)
     key = (asset_id, version, row["updated_at"])
     found: Serving | None = ctx.serving.get(key)
     if found is None:
@@ -273,13 +275,16 @@ def execute_batch(
     asset_id: str,
     records: Sequence[Mapping[str, Any]],
     parameters: Mapping[str, Any] | None = None,
+    version: str | None = None,
+    first_index: int = 0,
 ) -> dict[str, Any]:
     """Score many records in one vectorized pass; a bad record fails alone with its errors.
 
-    Each record is `{"id"?, "customer_id"?, "input_data": {...}}` as in the contract's batch body.
+    Each record is `{"id"?, "customer_id"?, "input_data": {...}}` as in the contract's batch body;
+    `first_index` numbers them within a larger batch (for error fields and default ids).
     """
     started = time.perf_counter()
-    serve = serving(ctx, company, asset_id)
+    serve = serving(ctx, company, asset_id, version)
     params = (
         parse(ExecuteParameters, parameters, "parameters", "parameters")
         if parameters
@@ -291,11 +296,13 @@ def execute_batch(
     failures: dict[int, list[FieldProblem]] = {}
     customers: list[Any] = []
     for i, record in enumerate(records):
-        prefix = f"batch_data[{i}].input_data"
+        prefix = f"batch_data[{first_index + i}].input_data"
         customer = record.get("customer_id") if isinstance(record, Mapping) else None
         try:
             if not isinstance(record, Mapping):
-                raise ValidationError.for_field(f"batch_data[{i}]", "must be an object")
+                raise ValidationError.for_field(
+                    f"batch_data[{first_index + i}]", "must be an object"
+                )
             raw_input = record.get("input_data") or {}
             if not isinstance(raw_input, Mapping):
                 raise ValidationError.for_field(prefix, "must be an object")
@@ -308,7 +315,7 @@ def execute_batch(
                 for p in encoder.encode_record(values, matrix[i])
             ]
         except (ValidationError, NotFoundError, ConflictError) as exc:
-            problems = exc.details or [FieldProblem(f"batch_data[{i}]", exc.message)]
+            problems = exc.details or [FieldProblem(f"batch_data[{first_index + i}]", exc.message)]
         if problems:
             failures[i] = problems
         customers.append(customer)
@@ -328,7 +335,8 @@ def execute_batch(
     top_k = params.max_key_factors or serve.config.key_factors
     results = []
     for i, record in enumerate(records):
-        record_id = record.get("id", i) if isinstance(record, Mapping) else i
+        position = first_index + i
+        record_id = record.get("id", position) if isinstance(record, Mapping) else position
         if i in failures:
             results.append(
                 {

@@ -439,3 +439,13 @@ class SqlMetadataStore:
                 found = conn.execute(query).first()
         assert found is not None
         return str(found[0])
+
+    def claim_job_run(self, job_id: str, previous_worker: str, worker: str, at: str) -> bool:
+        """Take over a job from a dead worker; only one claimant wins."""
+        with self._db.begin() as conn:
+            result = conn.execute(
+                update(t.job_runs)
+                .where(t.job_runs.c.job_id == job_id, t.job_runs.c.worker == previous_worker)
+                .values(worker=worker, heartbeat_at=at)
+            )
+        return bool(result.rowcount)

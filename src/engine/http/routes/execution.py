@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from typing import Any, Literal
+
+from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
 from engine.http.auth import Company
@@ -47,7 +49,11 @@ async def execute(
     return JSONResponse({"data": result}, headers={"Server-Timing": server_timing})
 
 
-@router.post("/analytics/assets/{asset_id}/batch-execute", response_model=Envelope[BatchAccepted])
+@router.post(
+    "/analytics/assets/{asset_id}/batch-execute",
+    status_code=202,
+    response_model=Envelope[BatchAccepted],
+)
 def batch_execute(
     request: Request, company: Company, asset_id: str, body: BatchRequest
 ) -> dict[str, object]:
@@ -63,6 +69,23 @@ def batch_status(request: Request, company: Company, batch_id: str) -> dict[str,
     return {"data": request.app.state.engine.batch_status(company, batch_id)}
 
 
-@router.get("/analytics/batches/{batch_id}/results", response_model=Envelope[BatchResults])
-def batch_results(request: Request, company: Company, batch_id: str) -> dict[str, object]:
-    return {"data": request.app.state.engine.batch_results(company, batch_id)}
+@router.get(
+    "/analytics/batches/{batch_id}/results",
+    response_model=Envelope[BatchResults],
+    responses={200: {"content": {"text/csv": {}, "application/vnd.apache.parquet": {}}}},
+)
+def batch_results(
+    request: Request,
+    company: Company,
+    batch_id: str,
+    format: Literal["json", "csv", "parquet"] = "json",
+) -> Any:
+    content, media_type = request.app.state.engine.batch_results(company, batch_id, format)
+    if isinstance(content, bytes):
+        name = f"{batch_id}.{format}"
+        return Response(
+            content,
+            media_type=media_type,
+            headers={"Content-Disposition": f'attachment; filename="{name}"'},
+        )
+    return {"data": content}
