@@ -126,7 +126,7 @@ def importance_png(importance: dict[str, float], top: int = 15) -> bytes:
     ranked = sorted(importance.items(), key=lambda kv: -kv[1])[:top]
     names = [_short(name) for name, _ in reversed(ranked)]
     shares = [share for _, share in reversed(ranked)]
-    figure = _figure(7.0, 1.2 + 0.36 * len(ranked))
+    figure = _figure(7.0, max(2.8, 1.2 + 0.36 * len(ranked)))
     ax = figure.add_subplot()
     bars = ax.barh(names, shares, color=BLUE)
     ax.bar_label(bars, labels=[f"{s:.1%}" for s in shares], padding=3, fontsize=9)
@@ -155,13 +155,21 @@ def comparison_png(cv_scores: dict[str, dict[str, float]], winner: str) -> bytes
     high = min(1.0, float(np.max(means + stds)))
     span = high - low
     for i, (mean, std) in enumerate(zip(means, stds, strict=True)):
-        ax.text(mean + std + 0.015 * span, i, f"{mean:.4f} ± {std:.4f}", va="center", fontsize=9)
+        # Offset in points, not data units, so the label clears the error-bar cap at any scale.
+        ax.annotate(
+            f"{mean:.4f} ± {std:.4f}",
+            (mean + std, i),
+            xytext=(7, 0),
+            textcoords="offset points",
+            va="center",
+            fontsize=9,
+        )
     ax.set_xlim(low, high + 0.45 * span)
     ax.set_xlabel("Cross-validated ROC AUC (mean ± std)")
     # Centred on the figure rather than the axes: the long algorithm labels push the axes right.
     figure.suptitle("Candidate algorithms (selected one highlighted)")
     ax.grid(alpha=0.3, axis="x")
-    for label in ax.get_yticklabels():
-        if label.get_text() == _short(winner):
-            label.set_fontweight("bold")
+    for tick in ax.get_yticklabels():
+        if tick.get_text() == _short(winner):
+            tick.set_fontweight("bold")
     return _png(figure)
