@@ -110,6 +110,10 @@ class Engine:
     def training_job(self, company: str, job_id: str) -> dict[str, Any]:
         return training_jobs.view(self.context, company, job_id)
 
+    def training_report(self, company: str, asset_id: str, version: str | None = None) -> str:
+        """The HTML training report of a version (the active one by default)."""
+        return versions.report(self.context, company, asset_id, version)
+
     def training_logs(self, company: str, job_id: str) -> dict[str, Any]:
         return jobs.training_logs(self.context, company, job_id)
 

@@ -201,6 +201,10 @@ def test_seed_flow(server: dict[str, Any]) -> None:
         "percentage_complete": 100,
     }
     assert status["logs_url"] == f"{base}/analytics/training-jobs/{job['training_job_id']}/logs"
+    report = client.get(status["results"]["report_url"])
+    assert report.status_code == 200
+    assert report.headers["content-type"].startswith("text/html")
+    assert "ROC" in report.text
     logs = client.get(status["logs_url"]).json()["data"]["logs"]
     assert any("[training]" in line for line in logs)
 

@@ -79,3 +79,14 @@ def test_the_metadata_store_survives_a_reopen(trained: tuple[Engine, str], tmp_p
     with Engine.open(Settings.for_home(engine.context.settings.home)) as reopened:
         assert reopened.execute("acme", asset_id, {"input_data": RECORD})["results"] == before
         assert reopened.get_asset("acme", asset_id)["usage_statistics"]["total_requests"] == 1
+
+
+def test_every_version_carries_its_training_report(trained: tuple[Engine, str]) -> None:
+    engine, asset_id = trained
+    report = engine.training_report("acme", asset_id)
+    assert report.count('<img src="data:image/png;base64,') == 5
+    assert asset_id in report
+    path = engine.context.settings.models_dir / asset_id / "1.0.0" / "report.html"
+    path.write_text(report.replace("ROC", "R0C"))
+    with Engine.open(engine.context.settings) as fresh, pytest.raises(ArtifactIntegrityError):
+        fresh.training_report("acme", asset_id, "1.0.0")

@@ -241,6 +241,25 @@ def train(asset_id: str, company: str, no_activate: bool) -> None:
 @app.command()
 @click.argument("asset_id")
 @company_option
+@click.option("--version", help="Default: the active version.")
+@click.option(
+    "--output", "-o", default="-", show_default=True, help="HTML file to write, or - for stdout."
+)
+def report(asset_id: str, company: str, version: str | None, output: str) -> None:
+    """Write a version's training report (HTML with plots)."""
+    with _engine() as engine:
+        html = engine.training_report(company, asset_id, version)
+    if output == "-":
+        sys.stdout.write(html)
+    else:
+        with open(output, "w") as handle:
+            handle.write(html)
+        err.print(f"report written to {output}")
+
+
+@app.command()
+@click.argument("asset_id")
+@company_option
 def versions(asset_id: str, company: str) -> None:
     """List an asset's versions."""
     with _engine() as engine:

@@ -72,6 +72,10 @@ def training_job(ctx: Context, company: str, job_id: str) -> dict[str, Any]:
             "model_version": result.get("model_version"),
             "algorithm": result.get("algorithm"),
             "cv_scores": result.get("cv_scores", {}),
+            "report_url": public_url(
+                ctx,
+                f"/analytics/assets/{row['asset_id']}/versions/{result.get('model_version')}/report",
+            ),
         }
     if row["error"]:
         view["error"] = row["error"]

@@ -8,6 +8,7 @@ import time
 from collections.abc import Mapping
 from importlib.metadata import PackageNotFoundError
 from importlib.metadata import version as package_version
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -19,6 +20,7 @@ from engine.domain.parsing import parse
 from engine.domain.validation_rules import check_training_frame
 from engine.errors import ConflictError, EngineError, NotAvailableError
 from engine.ports import RowFilter
+from engine.reports import ClassificationReportData, render_classification_report
 from engine.service import versions
 from engine.service.assets import check_algorithms
 from engine.service.context import Context
@@ -29,6 +31,7 @@ from engine.training import STEPS, Progress
 from engine.training.classification import TrainingOutcome, train_classifier
 from engine.training.progress import silent
 
+REPORT_FILE = "report.html"
 _LIBRARIES = (
     "engine",
     "numpy",
@@ -127,7 +130,29 @@ def train(
         metrics = {**outcome.metrics, "training_seconds": round(time.perf_counter() - job.clock, 3)}
         changes = _changes(outcome, table)
         manifest = _manifest(asset_id, version, outcome, metrics, changes, table, frame)
-        stored = ctx.artifacts.write(asset_id, version, outcome.model.write_payload, manifest)
+        report = render_classification_report(
+            ClassificationReportData(
+                asset_id=asset_id,
+                version=version,
+                algorithm=outcome.model.algorithm,
+                created_at=manifest["created_at"],
+                target=outcome.model.target,
+                y_holdout=outcome.holdout["y"],
+                p_holdout=outcome.holdout["p"],
+                metrics=metrics,
+                cv_scores=outcome.cv_scores,
+                global_importance=outcome.global_importance,
+                rows=outcome.rows,
+                interval_method=manifest["interval_method"],
+                changes=changes,
+            )
+        )
+
+        def write_payload(directory: Path) -> None:
+            outcome.model.write_payload(directory)
+            (directory / REPORT_FILE).write_text(report)
+
+        stored = ctx.artifacts.write(asset_id, version, write_payload, manifest)
         ctx.store.add_version(
             {
                 "asset_id": asset_id,

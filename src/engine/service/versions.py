@@ -10,7 +10,7 @@ from engine.clock import new_id, now_iso
 from engine.domain import semver
 from engine.domain.asset_config import Strict
 from engine.domain.parsing import parse
-from engine.errors import NotAvailableError
+from engine.errors import NotAvailableError, NotFoundError
 from engine.service.context import Context
 
 
@@ -90,3 +90,19 @@ def list_versions(
         for v in versions
     ]
     return items, {"current_version": row["active_version"], "total_versions": len(items)}
+
+
+def report(ctx: Context, company: str, asset_id: str, version: str | None = None) -> str:
+    """The training report stored with a version (the active one by default), checksum-verified."""
+    from engine.service.training import REPORT_FILE
+
+    row = ctx.store.get_asset(company, asset_id)
+    version = version or row["active_version"]
+    if version is None:
+        raise NotFoundError(f"Asset '{asset_id}' has no trained version yet.")
+    ctx.store.get_version(company, asset_id, version)
+    stored = ctx.artifacts.read(asset_id, version)
+    path = stored.directory / REPORT_FILE
+    if not path.is_file():
+        raise NotFoundError(f"Version {version} of '{asset_id}' was stored without a report.")
+    return path.read_text()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse
 
 from engine.http.auth import Company
 from engine.http.models import (
@@ -65,3 +66,14 @@ def deploy(
 ) -> dict[str, object]:
     payload = body.model_dump(exclude_unset=True) if body is not None else None
     return {"data": request.app.state.engine.deploy(company, asset_id, version, payload)}
+
+
+@router.get(
+    "/analytics/assets/{asset_id}/versions/{version}/report",
+    response_class=HTMLResponse,
+    responses={200: {"content": {"text/html": {}}, "description": "The version's training report"}},
+)
+def training_report(
+    request: Request, company: Company, asset_id: str, version: str
+) -> HTMLResponse:
+    return HTMLResponse(request.app.state.engine.training_report(company, asset_id, version))
