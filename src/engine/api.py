@@ -114,6 +114,18 @@ class Engine:
         """The HTML training report of a version (the active one by default)."""
         return versions.report(self.context, company, asset_id, version)
 
+    def list_jobs(self, company: str, kind: str | None = None) -> list[dict[str, Any]]:
+        return jobs.list_jobs(self.context, company, kind)
+
+    def cancel_job(self, company: str, job_id: str) -> dict[str, Any]:
+        return jobs.cancel(self.context, company, job_id)
+
+    def recover_jobs(self) -> list[str]:
+        """Resume or fail jobs whose worker process is gone (run at server start)."""
+        from engine.service.recovery import recover
+
+        return recover(self.context)
+
     def training_logs(self, company: str, job_id: str) -> dict[str, Any]:
         return jobs.training_logs(self.context, company, job_id)
 

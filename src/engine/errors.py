@@ -8,6 +8,7 @@
     │   └── UnsafeQueryError                 SQL that is not a single read-only SELECT
     ├── NotFoundError (LookupError)          no such resource for this company
     ├── ConflictError                        the resource's state forbids the operation
+    │   └── JobCancelledError                a job stopped because it was cancelled
     ├── ConnectorError                       the data source's driver failed
     ├── ArtifactIntegrityError               a stored artifact does not match its manifest
     └── NotAvailableError                    the operation exists in the contract but is not built
@@ -70,6 +71,10 @@ class ConflictError(EngineError):
     code = "conflict"
 
 
+class JobCancelledError(ConflictError):
+    code = "job_cancelled"
+
+
 class ConnectorError(EngineError):
     code = "connector_error"
 
@@ -90,6 +95,7 @@ __all__ = [
     "DataValidationError",
     "EngineError",
     "FieldProblem",
+    "JobCancelledError",
     "MissingDependencyError",
     "NotAvailableError",
     "NotFoundError",

@@ -13,11 +13,21 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from engine.cli import files
-from engine.errors import EngineError
+from engine.errors import ConflictError, EngineError
 from engine.training.progress import STEPS
 
 if TYPE_CHECKING:
     from engine.api import Engine
+
+
+err = Console(stderr=True)
+company_option = click.option(
+    "--company",
+    envvar="ENGINE_COMPANY",
+    default="default",
+    show_default=True,
+    help="Company (tenant) to act for.",
+)
 
 
 @click.group(help="Analytics execution engine: connect sources, train assets, execute them.")
@@ -33,6 +43,59 @@ def sources_app() -> None:
 @app.group("assets")
 def assets_app() -> None:
     """Analytics assets."""
+
+
+@app.group("jobs")
+def jobs_app() -> None:
+    """Training jobs and batches."""
+
+
+@jobs_app.command("list")
+@company_option
+@click.option("--kind", type=click.Choice(["training", "batch"]))
+def jobs_list(company: str, kind: str | None) -> None:
+    """The latest jobs, newest first."""
+    with _engine() as engine:
+        _print(engine.list_jobs(company, kind))
+
+
+@jobs_app.command("status")
+@click.argument("job_id")
+@company_option
+def jobs_status(job_id: str, company: str) -> None:
+    """A job's status and progress."""
+    with _engine() as engine:
+        if job_id.startswith("batch_"):
+            _print(engine.batch_status(company, job_id))
+        else:
+            _print(engine.training_job(company, job_id))
+
+
+@jobs_app.command("logs")
+@click.argument("job_id")
+@company_option
+def jobs_logs(job_id: str, company: str) -> None:
+    """A training job's log lines."""
+    with _engine() as engine:
+        for line in engine.training_logs(company, job_id)["logs"]:
+            sys.stdout.write(line + "\n")
+
+
+@jobs_app.command("cancel")
+@click.argument("job_id")
+@company_option
+def jobs_cancel(job_id: str, company: str) -> None:
+    """Cancel a queued or running job (a running one stops at its next step or chunk)."""
+    with _engine() as engine:
+        _print(engine.cancel_job(company, job_id))
+
+
+@jobs_app.command("recover")
+def jobs_recover() -> None:
+    """Resume or fail jobs whose worker process is gone (the server does this when it starts)."""
+    with _engine() as engine:
+        for line in engine.recover_jobs():
+            err.print(line)
 
 
 @app.group("keys")
@@ -91,16 +154,6 @@ def serve(host: str, port: int, workers: int) -> None:
         log_level="info",
         access_log=False,
     )
-
-
-err = Console(stderr=True)
-company_option = click.option(
-    "--company",
-    envvar="ENGINE_COMPANY",
-    default="default",
-    show_default=True,
-    help="Company (tenant) to act for.",
-)
 
 
 def _print(data: Any) -> None:
@@ -291,16 +344,27 @@ def deploy(asset_id: str, version: str, company: str) -> None:
 @click.option(
     "--output-format", type=click.Choice(["json", "csv"]), default="json", show_default=True
 )
+@click.option(
+    "--batch", "as_batch", is_flag=True, help="Run as a batch job with a live progress bar."
+)
 def predict(
-    asset_id: str, input_path: str, company: str, input_format: str | None, output_format: str
+    asset_id: str,
+    input_path: str,
+    company: str,
+    input_format: str | None,
+    output_format: str,
+    as_batch: bool,
 ) -> None:
     """Execute an asset's active version on one record or many."""
     records, single = files.read_records(input_path, input_format)
     with _engine() as engine:
-        if single and output_format == "json":
+        if as_batch:
+            batch = _run_batch_job(engine, company, asset_id, records)
+        elif single and output_format == "json":
             _print(engine.execute(company, asset_id, records[0]))
             return
-        batch = engine.execute_batch(company, asset_id, records)
+        else:
+            batch = engine.execute_batch(company, asset_id, records)
         if output_format == "csv":
             from engine.service.asset_views import probability_field
 
@@ -308,6 +372,45 @@ def predict(
             sys.stdout.write(files.write_csv(batch["results"], probability_field(target)))
         else:
             _print(batch)
+
+
+def _run_batch_job(
+    engine: Engine, company: str, asset_id: str, records: list[dict[str, Any]]
+) -> dict[str, Any]:
+    import time
+
+    accepted = engine.run_batch(company, asset_id, {"batch_data": records})
+    batch_id = accepted["batch_id"]
+    bar = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TimeElapsedColumn(),
+        console=err,
+    )
+    with bar:
+        task = bar.add_task(batch_id, total=accepted["total_records"])
+        while True:
+            status = engine.batch_status(company, batch_id)
+            bar.update(task, completed=status["progress"]["processed_records"])
+            if status["status"] in ("completed", "failed", "cancelled"):
+                break
+            time.sleep(0.2)
+    if status["status"] != "completed":
+        raise ConflictError(f"Batch {batch_id} ended {status['status']}: {status['error']}")
+    content, _ = engine.batch_results(company, batch_id)
+    assert isinstance(content, dict)
+    results = content["results"]
+    ok = sum(1 for r in results if r["status"] == "success")
+    return {
+        "batch_id": batch_id,
+        "asset_id": asset_id,
+        "model_version": content["model_version"],
+        "total_records": len(results),
+        "successful_records": ok,
+        "failed_records": len(results) - ok,
+        "results": results,
+    }
 
 
 @app.command()

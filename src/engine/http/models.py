@@ -251,6 +251,12 @@ class TrainingJob(Open):
     results: dict[str, Any] | None = None
 
 
+class JobCancelled(Open):
+    job_id: str
+    kind: str
+    status: str
+
+
 class TrainingLogs(Open):
     training_job_id: str
     status: str

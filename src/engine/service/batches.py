@@ -19,12 +19,12 @@ from pydantic import Field
 from engine.clock import iso, new_id, now, now_iso
 from engine.domain.asset_config import Strict
 from engine.domain.parsing import parse
-from engine.errors import ValidationError
+from engine.errors import JobCancelledError, ValidationError
 from engine.service import callbacks, execution
 from engine.service.batch_results import CHUNK_SIZE, chunk_files, read_results
 from engine.service.context import Context
 from engine.service.execution_options import ExecuteParameters
-from engine.service.jobs import worker_name
+from engine.service.jobs import check_cancelled, worker_name
 from engine.service.urls import public_url
 
 MAX_RECORDS = 1_000_000
@@ -160,6 +160,7 @@ def process(ctx: Context, company: str, asset_id: str, batch_id: str) -> None:
     started, resumed_at = time.perf_counter(), counts["processed"]
 
     def score(index: int, records: list[dict[str, Any]]) -> None:
+        check_cancelled(ctx, company, batch_id)
         scored = execution.execute_batch(
             ctx, company, asset_id, records, parameters, version, index * CHUNK_SIZE
         )
@@ -184,19 +185,23 @@ def process(ctx: Context, company: str, asset_id: str, batch_id: str) -> None:
             )
             ctx.store.update_job(batch_id, {"progress": progress})
 
-    work = [
+    if job["status"] in ("cancelling", "cancelled"):
+        ctx.store.update_job(batch_id, {"status": "cancelled", "completed_at": now_iso()})
+        return
+    work = (
         (i, records)
         for i, records in enumerate(_chunks(directory / "input.jsonl"))
         if i not in done_chunks
-    ]
-    if parameters.get("parallel_processing"):
-        from concurrent.futures import ThreadPoolExecutor
-
-        with ThreadPoolExecutor(ctx.settings.batch_workers) as pool:
-            list(pool.map(lambda item: score(*item), work))
-    else:
-        for index, records in work:
-            score(index, records)
+    )
+    try:
+        _score_all(
+            work, score, parameters.get("parallel_processing", False), ctx.settings.batch_workers
+        )
+    except JobCancelledError:
+        ctx.store.update_job(
+            batch_id, {"status": "cancelled", "completed_at": now_iso(), "error": "cancelled"}
+        )
+        return
     ctx.store.update_job(
         batch_id,
         {
@@ -205,6 +210,21 @@ def process(ctx: Context, company: str, asset_id: str, batch_id: str) -> None:
             "completed_at": now_iso(),
         },
     )
+
+
+def _score_all(
+    work: Iterator[tuple[int, list[dict[str, Any]]]], score: Any, parallel: bool, workers: int
+) -> None:
+    """Chunks one after another, or spread over threads (`parallel_processing`): the model's
+    prediction releases the GIL, so chunks overlap on several cores."""
+    if not parallel:
+        for index, records in work:
+            score(index, records)
+        return
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(workers) as pool:
+        list(pool.map(lambda item: score(*item), work))
 
 
 def status(ctx: Context, company: str, batch_id: str) -> dict[str, Any]:

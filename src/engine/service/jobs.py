@@ -7,6 +7,8 @@ import socket
 from datetime import datetime
 from typing import Any
 
+from engine.clock import now_iso
+from engine.errors import ConflictError, JobCancelledError
 from engine.service.context import Context
 from engine.service.urls import public_url
 from engine.training.progress import STEPS
@@ -85,3 +87,50 @@ def training_job(ctx: Context, company: str, job_id: str) -> dict[str, Any]:
 def training_logs(ctx: Context, company: str, job_id: str) -> dict[str, Any]:
     row = ctx.store.get_job(company, job_id, kind="training")
     return {"training_job_id": job_id, "status": row["status"], "logs": row["logs"]}
+
+
+def cancel(ctx: Context, company: str, job_id: str) -> dict[str, Any]:
+    """Stop a job: a queued one at once, a running one at its next step or chunk."""
+    row = ctx.store.get_job(company, job_id)
+    if row["status"] in ("completed", "failed", "cancelled"):
+        raise ConflictError(f"Job '{job_id}' has already ended ({row['status']}).")
+    if row["status"] == "queued":
+        ctx.store.update_job(
+            job_id,
+            {
+                "status": "cancelled",
+                "completed_at": now_iso(),
+                "error": "cancelled before it started",
+            },
+        )
+    else:
+        ctx.store.update_job(job_id, {"status": "cancelling"})
+    return {
+        "job_id": job_id,
+        "kind": row["kind"],
+        "status": ctx.store.get_job(company, job_id)["status"],
+    }
+
+
+def check_cancelled(ctx: Context, company: str, job_id: str) -> None:
+    if ctx.store.get_job(company, job_id)["status"] in ("cancelling", "cancelled"):
+        raise JobCancelledError(f"Job '{job_id}' was cancelled.")
+
+
+def list_jobs(ctx: Context, company: str, kind: str | None = None) -> list[dict[str, Any]]:
+    return [
+        {
+            k: r[k]
+            for k in (
+                "job_id",
+                "kind",
+                "asset_id",
+                "status",
+                "progress",
+                "started_at",
+                "completed_at",
+                "error",
+            )
+        }
+        for r in ctx.store.list_jobs(company, kind)
+    ]

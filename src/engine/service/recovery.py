@@ -21,7 +21,10 @@ def recover(ctx: Context) -> list[str]:
         ):
             continue
         company, asset_id, job_id = job["company"], job["asset_id"], job["job_id"]
-        if job["kind"] == "batch":
+        if job["status"] == "cancelling":
+            ctx.store.update_job(job_id, {"status": "cancelled", "completed_at": now_iso()})
+            handled.append(f"{job_id}: cancelled")
+        elif job["kind"] == "batch":
             batches.start(ctx, company, asset_id, job_id)
             handled.append(f"{job_id}: batch resumed after its committed chunks")
         elif job["status"] == "queued":

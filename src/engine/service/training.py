@@ -18,13 +18,13 @@ from engine.domain import semver
 from engine.domain.asset_config import AssetSpec, Configuration
 from engine.domain.parsing import parse
 from engine.domain.validation_rules import check_training_frame
-from engine.errors import ConflictError, EngineError, NotAvailableError
+from engine.errors import ConflictError, EngineError, JobCancelledError, NotAvailableError
 from engine.ports import RowFilter
 from engine.reports import ClassificationReportData, render_classification_report
 from engine.service import versions
 from engine.service.assets import check_algorithms
 from engine.service.context import Context
-from engine.service.jobs import progress_of, worker_name
+from engine.service.jobs import check_cancelled, progress_of, worker_name
 from engine.service.sources import open_source
 from engine.service.training_request import TrainRequest, effective_configuration, period_filter
 from engine.training import STEPS, Progress
@@ -205,7 +205,7 @@ class _JobRecorder:
     def __init__(
         self, ctx: Context, company: str, asset_id: str, progress: Progress, job_id: str | None
     ) -> None:
-        self.ctx, self.progress = ctx, progress
+        self.ctx, self.progress, self.company = ctx, progress, company
         self.clock = time.perf_counter()
         self.logs: list[str] = []
         self.completed = 0
@@ -216,6 +216,7 @@ class _JobRecorder:
         }
         if job_id is not None:
             self.job_id = job_id
+            check_cancelled(ctx, company, job_id)
             ctx.store.update_job(job_id, running)
             ctx.store.update_job_run(job_id, {"worker": worker_name(), "heartbeat_at": now_iso()})
             return
@@ -232,6 +233,7 @@ class _JobRecorder:
         )
 
     def report(self, step: str, done: float, message: str) -> None:
+        check_cancelled(self.ctx, self.company, self.job_id)
         self.logs.append(f"{now_iso()} [{step}] {message}")
         self.progress(step, done, message)
         completed = STEPS.index(step) + (1 if done >= 1.0 else 0)
@@ -256,10 +258,11 @@ class _JobRecorder:
 
     def fail(self, exc: Exception) -> None:
         message = exc.message if isinstance(exc, EngineError) else f"{type(exc).__name__}: {exc}"
-        self.logs.append(f"{now_iso()} [failed] {message}")
+        status = "cancelled" if isinstance(exc, JobCancelledError) else "failed"
+        self.logs.append(f"{now_iso()} [{status}] {message}")
         self.ctx.store.update_job(
             self.job_id,
-            {"status": "failed", "error": message, "logs": self.logs, "completed_at": now_iso()},
+            {"status": status, "error": message, "logs": self.logs, "completed_at": now_iso()},
         )
 
 

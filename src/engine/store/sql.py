@@ -371,7 +371,7 @@ class SqlMetadataStore:
         query = (
             select(t.jobs, t.job_runs.c.worker, t.job_runs.c.request, t.job_runs.c.callback_urls)
             .join(t.job_runs, t.job_runs.c.job_id == t.jobs.c.job_id)
-            .where(t.jobs.c.status.in_(["queued", "running", "processing"]))
+            .where(t.jobs.c.status.in_(["queued", "running", "processing", "cancelling"]))
         )
         with self._db.connect() as conn:
             return [dict(r) for r in conn.execute(query).mappings().all()]

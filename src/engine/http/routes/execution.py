@@ -15,6 +15,7 @@ from engine.http.models import (
     Envelope,
     ExecuteRequest,
     Execution,
+    JobCancelled,
 )
 from engine.service.batches import BatchRequest
 
@@ -89,3 +90,9 @@ def batch_results(
             headers={"Content-Disposition": f'attachment; filename="{name}"'},
         )
     return {"data": content}
+
+
+@router.post("/analytics/batches/{batch_id}/cancel", response_model=Envelope[JobCancelled])
+def cancel_batch(request: Request, company: Company, batch_id: str) -> dict[str, object]:
+    request.app.state.engine.batch_status(company, batch_id)  # 404 unless it is a batch
+    return {"data": request.app.state.engine.cancel_job(company, batch_id)}

@@ -9,6 +9,7 @@ from engine.http.auth import Company
 from engine.http.models import (
     Deployment,
     Envelope,
+    JobCancelled,
     ListEnvelope,
     TrainingJob,
     TrainingLogs,
@@ -77,3 +78,9 @@ def training_report(
     request: Request, company: Company, asset_id: str, version: str
 ) -> HTMLResponse:
     return HTMLResponse(request.app.state.engine.training_report(company, asset_id, version))
+
+
+@router.post("/analytics/training-jobs/{job_id}/cancel", response_model=Envelope[JobCancelled])
+def cancel_training(request: Request, company: Company, job_id: str) -> dict[str, object]:
+    request.app.state.engine.training_job(company, job_id)  # 404 unless it is a training job
+    return {"data": request.app.state.engine.cancel_job(company, job_id)}
