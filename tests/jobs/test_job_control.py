@@ -121,3 +121,50 @@ def test_cli_predict_batch_jobs_and_logs(
     refused = cli("jobs", "cancel", batch["batch_id"])
     assert refused.returncode == 1
     assert "already ended" in refused.stderr
+
+
+def test_a_batch_over_a_source_table_fails_bad_rows_alone(
+    tmp_path: Path, telco_frame: pd.DataFrame
+) -> None:
+    import duckdb
+
+    frame = telco_frame.iloc[:1500][["customerID", *SMALL_FEATURES, "Churn"]].astype(
+        {"TotalCharges": str}
+    )
+    frame.loc[5, "TotalCharges"] = "n/a"
+    database = tmp_path / "warehouse.duckdb"
+    with duckdb.connect(str(database)) as conn:
+        conn.execute("CREATE TABLE customers AS SELECT * FROM frame")
+    settings = dataclasses.replace(Settings.for_home(tmp_path / "home"), job_mode="thread")
+    with Engine.open(settings) as engine:
+        source = engine.connect_source(
+            "acme",
+            {"name": "w", "type": "duckdb", "connection_config": {"database": str(database)}},
+        )
+        asset_id = engine.create_asset("acme", asset_body(source["source_id"]))["asset_id"]
+        engine.train("acme", asset_id)
+        batch_id = engine.run_batch("acme", asset_id, {"source_table": {"table": "customers"}})[
+            "batch_id"
+        ]
+        status = wait_status(engine, batch_id, {"completed", "failed"})
+        assert status["progress"] == {
+            "total_records": 1500,
+            "processed_records": 1500,
+            "successful_records": 1499,
+            "failed_records": 1,
+            "percentage_complete": 100.0,
+        }
+        content, _ = engine.batch_results("acme", batch_id)
+        assert isinstance(content, dict)
+        failed = [r for r in content["results"] if r["status"] == "failed"]
+        assert failed == [
+            {
+                "id": frame.loc[5, "customerID"],
+                "status": "failed",
+                "errors": [{"field": "TotalCharges", "problem": "expected a number, got 'n/a'"}],
+            }
+        ]
+        parquet, media_type = engine.batch_results("acme", batch_id, "parquet")
+        assert media_type == "application/vnd.apache.parquet"
+        assert isinstance(parquet, bytes)
+        assert parquet[:4] == b"PAR1"

@@ -9,7 +9,7 @@ passes the read-only guard and may reference only the source's own tables.
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -136,6 +136,21 @@ class DuckDBConnector:
             raise NotFoundError(f"Table '{table}' is not in this source; it has: {self._tables}")
         sql, params = select_statement(table, columns, where, limit, self.dialect)
         return self._run(sql, params)
+
+    def read_batches(
+        self, table: str, columns: Sequence[str] | None = None, batch_size: int = 50_000
+    ) -> Iterator[pa.RecordBatch]:
+        """Stream a table in Arrow record batches, without holding it whole in memory."""
+        if table not in self.list_tables():
+            raise NotFoundError(f"Table '{table}' is not in this source; it has: {self._tables}")
+        sql, params = select_statement(table, columns, None, None, self.dialect)
+        cursor = self._connection().cursor()
+        try:
+            yield from cursor.sql(sql, params=params or None).to_arrow_reader(batch_size=batch_size)
+        except duckdb.Error as exc:
+            raise ConnectorError(f"DuckDB query failed: {exc}") from exc
+        finally:
+            cursor.close()
 
     def query(self, sql: str, params: Sequence[Any] | None = None) -> pa.Table:
         checked = render_read_only(sql, self.dialect, self.list_tables())

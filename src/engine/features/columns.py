@@ -81,3 +81,23 @@ def category_codes(column: pd.Series, categories: pa.Array) -> np.ndarray:
 def category_labels(column: pd.Series) -> pd.Series:
     """Normalised category labels, for counting categories at fit time."""
     return pd.Series(pc.fill_null(text(column), MISSING).to_pylist(), dtype=object)
+
+
+def unreadable(column: pd.Series, kind: str) -> np.ndarray:
+    """Rows whose value is present but is not a number (numeric) or a yes/no (boolean)."""
+    if (
+        kind == "categorical"
+        or pd.api.types.is_bool_dtype(column)
+        or pd.api.types.is_numeric_dtype(column)
+    ):
+        return np.zeros(len(column), dtype=bool)
+    distinct, indices = _distinct_text(column)
+    present = pc.is_valid(distinct)
+    if kind == "numeric":
+        readable = pc.match_substring_regex(distinct, _NUMBER)
+    else:
+        lowered = pc.utf8_lower(distinct)
+        readable = pc.or_(pc.is_in(lowered, _TRUE_SET), pc.is_in(lowered, _FALSE_SET))
+    bad = pc.and_(present, pc.invert(pc.fill_null(readable, False)))
+    flags: np.ndarray = np.asarray(bad.to_numpy(zero_copy_only=False), dtype=bool)[indices]
+    return flags

@@ -210,6 +210,19 @@ class FeatureEncoder:
             out[:, offset] = np.where(np.isnan(values), spec.median, values)
         return out
 
+    def unreadable_rows(self, frame: pd.DataFrame) -> dict[int, list[FieldProblem]]:
+        """Positions of rows with a value their feature cannot read, and what is wrong."""
+        problems: dict[int, list[FieldProblem]] = {}
+        for spec in self.specs_:
+            bad = columns.unreadable(frame[spec.name], spec.kind)
+            expected = "a number" if spec.kind == "numeric" else "a yes/no value"
+            for row in np.flatnonzero(bad):
+                value = frame[spec.name].iloc[row]
+                problems.setdefault(int(row), []).append(
+                    FieldProblem(spec.name, f"expected {expected}, got '{value}'")
+                )
+        return problems
+
     def encode_record(self, record: Mapping[str, Any], row: np.ndarray) -> list[FieldProblem]:
         """Fill `row` (zeros, length len(columns_)) from one flat record; return problems."""
         problems: list[FieldProblem] = []

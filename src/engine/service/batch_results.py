@@ -11,16 +11,51 @@ CHUNK_SIZE = 5000
 
 
 def chunk_files(directory: Path) -> dict[int, Path]:
+    """Committed chunks by index: JSON (records sent in the request) or Parquet (a table)."""
     chunks = directory / "chunks"
     if not chunks.is_dir():
         return {}
-    return {int(p.stem): p for p in chunks.glob("[0-9]*.json")}
+    return {
+        int(p.stem): p
+        for p in chunks.iterdir()
+        if p.suffix in (".json", ".parquet") and p.stem.isdigit()
+    }
+
+
+def chunk_summary(path: Path) -> dict[str, int]:
+    if path.suffix == ".json":
+        summary: dict[str, int] = json.loads(path.read_text())["summary"]
+        return summary
+    import pyarrow.parquet as pq
+
+    statuses = pq.read_table(path, columns=["status"]).column("status").to_pylist()
+    failed = statuses.count("failed")
+    return {"total": len(statuses), "successful": len(statuses) - failed, "failed": failed}
+
+
+def _from_table_row(row: dict[str, Any]) -> dict[str, Any]:
+    item: dict[str, Any] = {"id": row.pop("id"), "status": row.pop("status")}
+    errors = row.pop("errors")
+    if item["status"] == "failed":
+        item["errors"] = [
+            {"field": part.split(": ", 1)[0], "problem": part.split(": ", 1)[-1]}
+            for part in errors.split("; ")
+        ]
+        return item
+    lower, upper = row.pop("lower"), row.pop("upper")
+    item["results"] = {**row, "confidence_interval": {"lower": lower, "upper": upper}}
+    return item
 
 
 def _records(directory: Path) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     for _, path in sorted(chunk_files(directory).items()):
-        out.extend(json.loads(path.read_text())["results"])
+        if path.suffix == ".json":
+            out.extend(json.loads(path.read_text())["results"])
+        else:
+            import pyarrow.parquet as pq
+
+            out.extend(_from_table_row(r) for r in pq.read_table(path).to_pylist())
     return out
 
 

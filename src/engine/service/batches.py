@@ -14,17 +14,18 @@ from itertools import islice
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from engine.clock import iso, new_id, now, now_iso
 from engine.domain.asset_config import Strict
 from engine.domain.parsing import parse
 from engine.errors import JobCancelledError, ValidationError
 from engine.service import callbacks, execution
-from engine.service.batch_results import CHUNK_SIZE, chunk_files, read_results
+from engine.service.batch_results import CHUNK_SIZE, chunk_files, chunk_summary, read_results
 from engine.service.context import Context
 from engine.service.execution_options import ExecuteParameters
 from engine.service.jobs import check_cancelled, worker_name
+from engine.service.table_batches import run_table, table_rows
 from engine.service.urls import public_url
 
 MAX_RECORDS = 1_000_000
@@ -36,10 +37,23 @@ class BatchRecord(Strict):
     input_data: dict[str, Any] = Field(default_factory=dict)
 
 
+class SourceTable(Strict):
+    table: str = Field(min_length=1)
+
+
 class BatchRequest(Strict):
-    batch_data: list[BatchRecord] = Field(min_length=1, max_length=MAX_RECORDS)
+    """Records in the request (`batch_data`), or a whole table of the asset's source."""
+
+    batch_data: list[BatchRecord] | None = Field(default=None, min_length=1, max_length=MAX_RECORDS)
+    source_table: SourceTable | None = None
     parameters: ExecuteParameters = Field(default_factory=ExecuteParameters)
     callback_url: str | None = None
+
+    @model_validator(mode="after")
+    def _one_input(self) -> BatchRequest:
+        if (self.batch_data is None) == (self.source_table is None):
+            raise ValueError("give either batch_data or source_table")
+        return self
 
 
 def batch_dir(ctx: Context, batch_id: str) -> Path:
@@ -55,12 +69,16 @@ def run(ctx: Context, company: str, asset_id: str, body: dict[str, Any]) -> dict
     batch_id, queued = new_id("batch"), now_iso()
     directory = batch_dir(ctx, batch_id)
     (directory / "chunks").mkdir(parents=True)
-    staged = directory / ".input.jsonl"
-    with staged.open("w") as handle:
-        for record in request.batch_data:
-            handle.write(json.dumps(record.model_dump(exclude_none=True), default=str) + "\n")
-    os.replace(staged, directory / "input.jsonl")
-    total = len(request.batch_data)
+    if request.batch_data is not None:
+        staged = directory / ".input.jsonl"
+        with staged.open("w") as handle:
+            for record in request.batch_data:
+                handle.write(json.dumps(record.model_dump(exclude_none=True), default=str) + "\n")
+        os.replace(staged, directory / "input.jsonl")
+        total = len(request.batch_data)
+    else:
+        assert request.source_table is not None
+        total = table_rows(ctx, company, asset_id, request.source_table.table)
     ctx.store.add_job(
         {
             "job_id": batch_id,
@@ -79,7 +97,10 @@ def run(ctx: Context, company: str, asset_id: str, body: dict[str, Any]) -> dict
             "job_id": batch_id,
             "company": company,
             "worker": worker_name(),
-            "request": {"parameters": request.parameters.model_dump(exclude_defaults=True)},
+            "request": {
+                "parameters": request.parameters.model_dump(exclude_defaults=True),
+                "source_table": request.source_table.table if request.source_table else None,
+            },
             "callback_urls": [request.callback_url] if request.callback_url else [],
             "heartbeat_at": queued,
         }
@@ -144,7 +165,7 @@ def process(ctx: Context, company: str, asset_id: str, batch_id: str) -> None:
     done_chunks = chunk_files(directory)
     counts = {"processed": 0, "ok": 0, "failed": 0}
     for existing in done_chunks.values():
-        summary = json.loads(existing.read_text())["summary"]
+        summary = chunk_summary(existing)
         counts["processed"] += summary["total"]
         counts["ok"] += summary["successful"]
         counts["failed"] += summary["failed"]
@@ -187,6 +208,43 @@ def process(ctx: Context, company: str, asset_id: str, batch_id: str) -> None:
 
     if job["status"] in ("cancelling", "cancelled"):
         ctx.store.update_job(batch_id, {"status": "cancelled", "completed_at": now_iso()})
+        return
+    table = (run_row.get("request") or {}).get("source_table")
+    if table:
+
+        def commit(rows: int, ok: int, failed: int) -> None:
+            with lock:
+                counts["processed"] += rows
+                counts["ok"] += ok
+                counts["failed"] += failed
+                progress = _progress(total, counts["processed"], counts["ok"], counts["failed"])
+                ctx.store.update_job(batch_id, {"progress": progress})
+
+        try:
+            run_table(
+                ctx,
+                company,
+                asset_id,
+                version,
+                table,
+                directory,
+                done_chunks,
+                commit,
+                lambda: check_cancelled(ctx, company, batch_id),
+            )
+        except JobCancelledError:
+            ctx.store.update_job(
+                batch_id, {"status": "cancelled", "completed_at": now_iso(), "error": "cancelled"}
+            )
+            return
+        ctx.store.update_job(
+            batch_id,
+            {
+                "status": "completed",
+                "completed_at": now_iso(),
+                "progress": _progress(total, counts["processed"], counts["ok"], counts["failed"]),
+            },
+        )
         return
     work = (
         (i, records)
