@@ -71,8 +71,9 @@ def deploy(
 
 @router.get(
     "/analytics/assets/{asset_id}/versions/{version}/report",
-    response_class=HTMLResponse,
-    responses={200: {"content": {"text/html": {}}, "description": "The version's training report"}},
+    response_model=None,
+    # Errors keep the JSON error shape; only the report itself is HTML.
+    responses={200: {"content": {"text/html": {"schema": {"type": "string"}}}, "description": "The report"}},
 )
 def training_report(
     request: Request, company: Company, asset_id: str, version: str
