@@ -137,6 +137,16 @@ def keys_revoke(key_id: str) -> None:
     err.print(f"{key_id} revoked")
 
 
+@keys_app.command("webhook-secret")
+@click.option("--company", required=True)
+def keys_webhook_secret(company: str) -> None:
+    """Print the secret that signs the company's callbacks (created on first use)."""
+    from engine.service import callbacks
+
+    with _engine() as engine:
+        sys.stdout.write(callbacks.company_secret(engine.context, company) + "\n")
+
+
 @app.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)

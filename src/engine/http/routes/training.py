@@ -73,7 +73,9 @@ def deploy(
     "/analytics/assets/{asset_id}/versions/{version}/report",
     response_model=None,
     # Errors keep the JSON error shape; only the report itself is HTML.
-    responses={200: {"content": {"text/html": {"schema": {"type": "string"}}}, "description": "The report"}},
+    responses={
+        200: {"content": {"text/html": {"schema": {"type": "string"}}}, "description": "The report"}
+    },
 )
 def training_report(
     request: Request, company: Company, asset_id: str, version: str
