@@ -6,7 +6,7 @@ from engine.artifacts import FilesystemArtifactStore
 from engine.service.context import Context
 from engine.service.execution_log import ExecutionLog
 from engine.service.model_cache import ModelCache
-from engine.service.runner import JobRunner
+from engine.service.runner import PoolJobRunner
 from engine.settings import Settings
 from engine.store import SqlMetadataStore
 
@@ -22,5 +22,5 @@ def build_context(settings: Settings) -> Context:
         artifacts=artifacts,
         models=ModelCache(store, artifacts),
         executions=ExecutionLog(store, settings.execution_log_flush_seconds),
-        runner=JobRunner(settings),
+        runner=PoolJobRunner(settings),
     )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -41,3 +41,18 @@ class Connector(Protocol):
     def query(self, sql: str, params: Sequence[Any] | None = None) -> pa.Table: ...
 
     def close(self) -> None: ...
+
+
+class JobRunner(Protocol):
+    """Runs jobs outside the request path. Job state is written by the engine code the job runs,
+    never by the runner, so every runner behaves the same; `done` hears how the job ended."""
+
+    def run_training(
+        self, function: Callable[..., Any], *args: Any, done: Callable[[BaseException | None], None]
+    ) -> None: ...
+
+    def run_batch(
+        self, function: Callable[..., Any], *args: Any, done: Callable[[BaseException | None], None]
+    ) -> None: ...
+
+    def shutdown(self, wait: bool = True) -> None: ...

@@ -6,10 +6,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from engine.artifacts import FilesystemArtifactStore
-from engine.ports import Connector
+from engine.ports import Connector, JobRunner
 from engine.service.execution_log import ExecutionLog
 from engine.service.model_cache import ModelCache
-from engine.service.runner import JobRunner
 from engine.settings import Settings
 from engine.store import SqlMetadataStore
 

@@ -17,7 +17,7 @@ log = logging.getLogger(__name__)
 Done = Callable[[BaseException | None], None]
 
 
-class JobRunner:
+class PoolJobRunner:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self._training: Executor | None = None
