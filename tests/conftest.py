@@ -42,6 +42,19 @@ def small_csv(tmp_path: Path, telco_frame: pd.DataFrame) -> Path:
     return path
 
 
+SAMPLE_RECORD = {
+    "tenure": 2,
+    "MonthlyCharges": 89.1,
+    "TotalCharges": "178.2",
+    "Contract": "Month-to-month",
+    "InternetService": "Fiber optic",
+    "PaymentMethod": "Electronic check",
+    "PaperlessBilling": "Yes",
+    "SeniorCitizen": 0,
+}
+"""A complete record of SMALL_FEATURES, as a request would send it."""
+
+
 def asset_body(source_id: str, **configuration: Any) -> dict[str, Any]:
     return {
         "name": "Churn",

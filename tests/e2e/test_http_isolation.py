@@ -13,19 +13,10 @@ import pytest
 from engine import Engine, Settings
 from engine.http import create_app
 from engine.service import keys
-from tests.conftest import SMALL_FEATURES, asset_body
+from tests.conftest import SAMPLE_RECORD, SMALL_FEATURES, asset_body
 from tests.e2e.http_server import running
 
-RECORD = {
-    "tenure": 2,
-    "MonthlyCharges": 89.1,
-    "TotalCharges": "178.2",
-    "Contract": "Month-to-month",
-    "InternetService": "Fiber optic",
-    "PaymentMethod": "Electronic check",
-    "PaperlessBilling": "Yes",
-    "SeniorCitizen": 0,
-}
+RECORD = SAMPLE_RECORD
 
 
 @pytest.fixture(scope="module")

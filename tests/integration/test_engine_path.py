@@ -8,18 +8,9 @@ import pandas as pd
 import pytest
 
 from engine import ConflictError, Engine, NotFoundError, ValidationError
-from tests.conftest import SMALL_FEATURES, asset_body
+from tests.conftest import SAMPLE_RECORD, SMALL_FEATURES, asset_body
 
-RECORD = {
-    "tenure": 2,
-    "MonthlyCharges": 89.1,
-    "TotalCharges": "178.2",
-    "Contract": "Month-to-month",
-    "InternetService": "Fiber optic",
-    "PaymentMethod": "Electronic check",
-    "PaperlessBilling": "Yes",
-    "SeniorCitizen": 0,
-}
+RECORD = SAMPLE_RECORD
 
 
 def test_training_creates_an_active_version_with_measured_metrics(

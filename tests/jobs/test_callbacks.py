@@ -17,18 +17,9 @@ import pytest
 
 from engine import Engine, Settings, ValidationError
 from engine.service import callbacks
-from tests.conftest import asset_body
+from tests.conftest import SAMPLE_RECORD, asset_body
 
-RECORD = {
-    "tenure": 2,
-    "MonthlyCharges": 89.1,
-    "TotalCharges": "178.2",
-    "Contract": "Month-to-month",
-    "InternetService": "Fiber optic",
-    "PaymentMethod": "Electronic check",
-    "PaperlessBilling": "Yes",
-    "SeniorCitizen": 0,
-}
+RECORD = SAMPLE_RECORD
 
 
 class Receiver:

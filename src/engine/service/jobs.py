@@ -45,13 +45,13 @@ def progress_of(step: str, steps_completed: int) -> dict[str, Any]:
 def duration_words(started_at: str, completed_at: str | None) -> str | None:
     if completed_at is None:
         return None
-    seconds = (_parse(completed_at) - _parse(started_at)).total_seconds()
+    seconds = (parse_time(completed_at) - parse_time(started_at)).total_seconds()
     return (
         f"{round(seconds / 60)}_minutes" if seconds >= 120 else f"{max(1, round(seconds))}_seconds"
     )
 
 
-def _parse(stamp: str) -> datetime:
+def parse_time(stamp: str) -> datetime:
     return datetime.fromisoformat(stamp.replace("Z", "+00:00"))
 
 

@@ -6,6 +6,7 @@ import hashlib
 import platform
 import time
 from collections.abc import Mapping
+from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError
 from importlib.metadata import version as package_version
 from pathlib import Path
@@ -90,18 +91,19 @@ def _features(config: Configuration, frame: pd.DataFrame) -> list[str]:
     return [c for c in frame.columns if c not in excluded]
 
 
-def train(
-    ctx: Context,
-    company: str,
-    asset_id: str,
-    body: Mapping[str, Any] | None = None,
-    progress: Progress = silent,
-    activate: bool = True,
-    job_id: str | None = None,
-) -> dict[str, Any]:
-    """Train the asset into a new version, recorded as a training job (`job_id` when the job was
-    queued already); activate the version when deployment is asked for and it meets the
-    performance threshold. Returns the job's results."""
+@dataclass(frozen=True)
+class TrainingPlan:
+    row: dict[str, Any]
+    spec: AssetSpec
+    request: TrainRequest
+    config: Configuration
+    where: RowFilter
+
+
+def plan_training(
+    ctx: Context, company: str, asset_id: str, body: Mapping[str, Any] | None
+) -> TrainingPlan:
+    """Everything about a training run that can be checked before any data is read."""
     row = ctx.store.get_asset(company, asset_id)
     request = parse(TrainRequest, body, "training request")
     if row["status"] == "archived":
@@ -116,7 +118,23 @@ def train(
         )
     config = effective_configuration(spec, request)
     check_algorithms(config)
-    where = period_filter(spec, request)
+    return TrainingPlan(row, spec, request, config, period_filter(spec, request))
+
+
+def train(
+    ctx: Context,
+    company: str,
+    asset_id: str,
+    body: Mapping[str, Any] | None = None,
+    progress: Progress = silent,
+    activate: bool = True,
+    job_id: str | None = None,
+) -> dict[str, Any]:
+    """Train the asset into a new version, recorded as a training job (`job_id` when the job was
+    queued already); activate the version when deployment is asked for and it meets the
+    performance threshold. Returns the job's results."""
+    plan = plan_training(ctx, company, asset_id, body)
+    row, spec, request, config, where = plan.row, plan.spec, plan.request, plan.config, plan.where
     job = _JobRecorder(ctx, company, asset_id, progress, job_id)
     try:
         frame, table = load_training_frame(ctx, company, spec, where)

@@ -8,14 +8,10 @@ from statistics import median
 from typing import Any
 
 from engine.clock import iso, new_id, now, now_iso
-from engine.domain.asset_config import AssetSpec
-from engine.domain.parsing import parse
-from engine.errors import ConflictError, NotAvailableError
 from engine.service import callbacks
-from engine.service.assets import check_algorithms
 from engine.service.context import Context
-from engine.service.jobs import _parse, progress_of, training_job, worker_name
-from engine.service.training_request import TrainRequest, effective_configuration, period_filter
+from engine.service.jobs import parse_time, progress_of, training_job, worker_name
+from engine.service.training import plan_training
 from engine.service.training_worker import run_training_job
 from engine.training.progress import STEPS
 
@@ -24,19 +20,7 @@ def submit(
     ctx: Context, company: str, asset_id: str, body: dict[str, Any] | None
 ) -> dict[str, Any]:
     """Check everything that can be checked now (so mistakes answer at once), then queue."""
-    row = ctx.store.get_asset(company, asset_id)
-    request = parse(TrainRequest, body, "training request")
-    if row["status"] == "archived":
-        raise ConflictError(
-            f"Asset '{asset_id}' is archived; restore it (status draft) before training."
-        )
-    spec = AssetSpec.model_validate(row["spec"])
-    if not spec.configuration.is_classification:
-        raise NotAvailableError(
-            f"Training model_type '{spec.configuration.model_type}' is not available yet; classification is."
-        )
-    check_algorithms(effective_configuration(spec, request))
-    period_filter(spec, request)
+    spec = plan_training(ctx, company, asset_id, body).spec
     for i, url in enumerate(spec.webhooks):
         callbacks.check_target(url, ctx.settings.callback_allowlist, f"webhooks[{i}]")
     job_id, queued = new_id("job"), now_iso()
@@ -103,9 +87,9 @@ def estimated_completion(ctx: Context, company: str, job: dict[str, Any]) -> str
     """From this asset's past training durations, or else from the pace of the steps so far."""
     if job["completed_at"]:
         return str(job["completed_at"])
-    started = _parse(job["started_at"])
+    started = parse_time(job["started_at"])
     past = [
-        (_parse(r["completed_at"]) - _parse(r["started_at"])).total_seconds()
+        (parse_time(r["completed_at"]) - parse_time(r["started_at"])).total_seconds()
         for r in ctx.store.training_durations(company, job["asset_id"])
         if r["completed_at"]
     ]
