@@ -281,3 +281,15 @@ def test_list_filters_sorts_and_pages(engine: Engine, small_csv: Path) -> None:
     assert engine.list_assets("acme", data_source="elsewhere")[0] == []
     with pytest.raises(ValidationError):
         engine.list_assets("acme", sort="colour")
+
+
+def test_a_declared_prediction_horizon_must_match_the_request(trained: tuple[Engine, str]) -> None:
+    engine, asset_id = trained
+    accepted = {"input_data": RECORD, "parameters": {"prediction_horizon": 30}}
+    assert engine.execute("acme", asset_id, accepted)["results"]["risk_level"]
+    engine.update_asset("acme", asset_id, {"configuration": {"prediction_horizon": 90}})
+    with pytest.raises(ValidationError) as caught:
+        engine.execute("acme", asset_id, accepted)
+    assert caught.value.details[0].field == "parameters.prediction_horizon"
+    matching = {"input_data": RECORD, "parameters": {"prediction_horizon": 90}}
+    assert engine.execute("acme", asset_id, matching)["results"]["risk_level"]

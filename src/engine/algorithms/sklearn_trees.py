@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -11,7 +12,7 @@ from engine.algorithms.base import require_fitted
 from engine.algorithms.sklearn_payload import ESTIMATOR_FILE, dump_estimator, load_estimator
 
 
-class _SklearnTreeClassifier:
+class _SklearnTreeClassifier(ABC):
     name: ClassVar[str]
     payload_files: ClassVar[tuple[str, ...]] = (ESTIMATOR_FILE,)
     hyperparameter_types: ClassVar[dict[str, type | tuple[type, ...]]]
@@ -23,8 +24,9 @@ class _SklearnTreeClassifier:
         self.estimator_: Any = None
         self._explainer: Any = None
 
+    @abstractmethod
     def _make(self) -> Any:
-        raise NotImplementedError  # each subclass names its estimator
+        """The scikit-learn estimator, configured from `params`."""
 
     def get_params(self) -> dict[str, Any]:
         return {**self.params, "random_state": self.random_state}

@@ -46,6 +46,11 @@ class Configuration(Strict):
     )
     entity_key: EntityKey | None = None
     date_column: str | None = None
+    prediction_horizon: int | None = Field(
+        default=None,
+        gt=0,
+        description="Days ahead the target looks; requests must ask for the same.",
+    )
     validation_split: float = Field(default=0.2, ge=0.05, le=0.5)
     cross_validation_folds: int = Field(default=5, ge=2, le=20)
     performance_threshold: float | None = Field(default=None, ge=0.0, le=1.0)

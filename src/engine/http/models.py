@@ -7,6 +7,7 @@ from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from engine.domain.asset_config import Strict
 from engine.service.execution_options import ExecuteParameters, OutputOptions
 
 T = TypeVar("T")
@@ -288,10 +289,6 @@ class Deployment(Open):
 
 
 # request bodies the engine does not define itself ------------------------------------------------
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
 class ExecuteRequest(Strict):
     input_data: dict[str, Any]
     parameters: ExecuteParameters | None = None

@@ -29,6 +29,7 @@ from engine.service.execution_options import (
 )
 from engine.trained_model import TrainedModel
 
+RISK_LEVELS = ("low", "medium", "high")
 _REQUEST_KEYS = frozenset({"input_data", "parameters", "output_options"})
 
 
@@ -47,9 +48,13 @@ class Serving:
 
     def risk_level(self, p: float) -> str:
         thresholds = self.config.risk_thresholds
-        return (
-            "high" if p >= thresholds["high"] else "medium" if p >= thresholds["medium"] else "low"
-        )
+        return RISK_LEVELS[int(p >= thresholds["medium"]) + int(p >= thresholds["high"])]
+
+    def risk_codes(self, p: np.ndarray) -> np.ndarray:
+        """Positions in RISK_LEVELS for many probabilities at once."""
+        thresholds = self.config.risk_thresholds
+        codes: np.ndarray = (p >= thresholds["medium"]).astype(np.int8) + (p >= thresholds["high"])
+        return codes
 
 
 def serving(ctx: Context, company: str, asset_id: str, version: str | None = None) -> Serving:
@@ -99,7 +104,7 @@ def _options(request: Mapping[str, Any]) -> tuple[ExecuteParameters, OutputOptio
 
 
 def _check_horizon(serve: Serving, params: ExecuteParameters) -> None:
-    declared = getattr(serve.config, "prediction_horizon", None)
+    declared = serve.config.prediction_horizon
     if (
         params.prediction_horizon is not None
         and declared is not None
@@ -393,9 +398,7 @@ def score_frame(ctx: Context, company: str, asset_id: str, frame: pd.DataFrame) 
             [FieldProblem(f, "missing column") for f in missing],
         )
     p, lower, upper = serve.model.predict(serve.model.encoder.encode_frame(frame))
-    thresholds = serve.config.risk_thresholds
-    levels = (p >= thresholds["medium"]).astype(np.int8) + (p >= thresholds["high"])
-    risk = pd.Categorical.from_codes(levels, categories=pd.Index(["low", "medium", "high"]))
+    risk = pd.Categorical.from_codes(serve.risk_codes(p), categories=pd.Index(RISK_LEVELS))
     return pd.DataFrame(
         {serve.probability_field: p, "risk_level": risk, "lower": lower, "upper": upper},
         index=frame.index,

@@ -48,7 +48,7 @@ def _stream(
         yield from connector.read_table(table, columns).to_batches(TABLE_CHUNK_ROWS)
 
 
-_LEVELS = pa.array(["low", "medium", "high"])
+_LEVELS = pa.array(execution.RISK_LEVELS)
 _STATUSES = pa.array(["success", "failed"])
 
 
@@ -66,13 +66,12 @@ def score_chunk(serve: execution.Serving, batch: pa.RecordBatch, first_row: int)
     frame = batch.to_pandas()
     problems = serve.model.encoder.unreadable_rows(frame)
     p, lower, upper = serve.model.predict(serve.model.encoder.encode_frame(frame))
-    thresholds = serve.config.risk_thresholds
     failed = np.zeros(len(frame), dtype=bool)
     errors: list[str | None] = [None] * len(frame)
     for row, found in problems.items():
         failed[row] = True
         errors[row] = "; ".join(f"{f.field}: {f.problem}" for f in found)
-    levels = (p >= thresholds["medium"]).astype(np.int8) + (p >= thresholds["high"])
+    levels = serve.risk_codes(p)
     entity = serve.config.entity_key
     ids = (
         batch.column(entity.column).cast(pa.string())
