@@ -11,14 +11,17 @@ from engine.bootstrap import build_context
 from engine.service import (
     assets,
     batches,
+    deployments,
     execution,
     jobs,
+    metering,
     sources,
     training,
     training_jobs,
     versions,
 )
 from engine.service.context import Context
+from engine.service.metering import LOCAL_CALLER
 from engine.settings import Settings
 from engine.training import Progress
 from engine.training.progress import silent
@@ -135,9 +138,59 @@ class Engine:
         return versions.list_versions(self.context, company, asset_id)
 
     def deploy(
-        self, company: str, asset_id: str, version: str, request: Mapping[str, Any] | None = None
+        self,
+        company: str,
+        asset_id: str,
+        version: str,
+        request: Mapping[str, Any] | None = None,
+        *,
+        actor: str = LOCAL_CALLER,
+        wait: bool = True,
     ) -> dict[str, Any]:
-        return versions.deploy(self.context, company, asset_id, version, dict(request or {}))
+        """Blue/green deployment of `version`. With `wait` (the default) this returns once the
+        pointer has switched (status active) or the deployment failed; a watch for automatic
+        rollback goes on in the background (see `deployment` and `wait_for_deployment`)."""
+        accepted = deployments.deploy(
+            self.context, company, asset_id, version, dict(request or {}), actor
+        )
+        if not wait:
+            return accepted
+        return deployments.wait(self.context, company, accepted["deployment_id"])
+
+    def deployment(self, company: str, deployment_id: str) -> dict[str, Any]:
+        return deployments.view(self.context, company, deployment_id)
+
+    def wait_for_deployment(
+        self, company: str, deployment_id: str, until_done: bool = True, timeout: float = 600
+    ) -> dict[str, Any]:
+        """Block until the deployment has switched, or with `until_done` until its watch ended."""
+        return deployments.wait(self.context, company, deployment_id, until_done, timeout)
+
+    def list_deployments(self, company: str, asset_id: str) -> list[dict[str, Any]]:
+        return deployments.list_deployments(self.context, company, asset_id)
+
+    def version_history(self, company: str, asset_id: str) -> list[dict[str, Any]]:
+        """Every change of the active pointer: who, when, from which version to which, why."""
+        return versions.history(self.context, company, asset_id)
+
+    def rollback(
+        self, company: str, asset_id: str, reason: str | None = None, actor: str = LOCAL_CALLER
+    ) -> dict[str, Any]:
+        """Point the asset back at the version active before the current one."""
+        return versions.rollback(self.context, company, asset_id, actor, reason)
+
+    # usage
+    def usage(
+        self,
+        company: str,
+        asset_id: str,
+        consumer: str | None = None,
+        since: str | None = None,
+        until: str | None = None,
+    ) -> dict[str, Any]:
+        """Requests and charges per consumer and pricing period, from the usage ledger."""
+        self.context.executions.flush()
+        return metering.usage_report(self.context, company, asset_id, consumer, since, until)
 
     # execution
     def execute(
@@ -146,8 +199,9 @@ class Engine:
         asset_id: str,
         request: Mapping[str, Any],
         timings: dict[str, float] | None = None,
+        caller: str = LOCAL_CALLER,
     ) -> dict[str, Any]:
-        return execution.execute(self.context, company, asset_id, request, timings)
+        return execution.execute(self.context, company, asset_id, request, timings, caller)
 
     def execute_batch(
         self,
@@ -155,12 +209,21 @@ class Engine:
         asset_id: str,
         records: Sequence[Mapping[str, Any]],
         parameters: Mapping[str, Any] | None = None,
+        caller: str = LOCAL_CALLER,
     ) -> dict[str, Any]:
-        return execution.execute_batch(self.context, company, asset_id, records, parameters)
+        return execution.execute_batch(
+            self.context, company, asset_id, records, parameters, caller=caller
+        )
 
-    def run_batch(self, company: str, asset_id: str, body: Mapping[str, Any]) -> dict[str, Any]:
+    def run_batch(
+        self,
+        company: str,
+        asset_id: str,
+        body: Mapping[str, Any],
+        caller: str = LOCAL_CALLER,
+    ) -> dict[str, Any]:
         """The contract's batch-execute: queued at once, scored chunk by chunk in the background."""
-        return batches.run(self.context, company, asset_id, dict(body))
+        return batches.run(self.context, company, asset_id, dict(body), caller)
 
     def batch_status(self, company: str, batch_id: str) -> dict[str, Any]:
         return batches.status(self.context, company, batch_id)

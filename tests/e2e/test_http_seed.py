@@ -344,6 +344,18 @@ def test_seed_flow(server: dict[str, Any]) -> None:
     versions = client.get(f"/analytics/assets/{asset_id}/versions").json()
     assert versions["meta"] == {"current_version": "1.0.0", "total_versions": 1}
 
+    # A second version to deploy: trained again before the update, not activated
+    retrain = client.post(
+        f"/analytics/assets/{asset_id}/train",
+        json={"deployment_config": {"auto_deploy": False}},
+    )
+    assert retrain.status_code == 202, retrain.text
+    retrained = wait_for_job(client, retrain.json()["data"]["training_job_id"])
+    assert retrained["status"] == "completed", client.get(
+        f"/analytics/training-jobs/{retrained['training_job_id']}/logs"
+    ).json()
+    second = retrained["results"]["model_version"]
+
     # Update Analytics Asset (the seed's body)
     response = client.patch(
         f"/analytics/assets/{asset_id}",
@@ -365,20 +377,59 @@ def test_seed_flow(server: dict[str, Any]) -> None:
     assert "Updated performance threshold to 0.90" in update["changes"]
     assert "Adjusted pricing to $3.50" in update["changes"]
 
-    # Deploy Specific Version: automatic rollback is not built yet and says so
-    refused = client.post(
-        f"/analytics/assets/{asset_id}/versions/1.0.0/deploy",
+    # Deploy Specific Version: the seed's body (without its external webhook), accepted at once
+    response = client.post(
+        f"/analytics/assets/{asset_id}/versions/{second}/deploy",
         json={
             "deployment_strategy": "blue_green",
             "rollback_threshold": {"error_rate": 0.05, "response_time": 500},
+            "watch_window_seconds": 1,
         },
     )
-    assert refused.status_code == 501
-    deployed = client.post(
-        f"/analytics/assets/{asset_id}/versions/1.0.0/deploy",
-        json={"deployment_strategy": "blue_green"},
+    assert response.status_code == 202, response.text
+    accepted = response.json()["data"]
+    assert keys_of(accepted) >= {
+        "deployment_id",
+        "asset_id",
+        "version",
+        "status",
+        "strategy",
+        "started_at",
+    }
+    assert (accepted["version"], accepted["strategy"]) == (second, "blue_green")
+    deployment_url = f"/analytics/assets/{asset_id}/deployments/{accepted['deployment_id']}"
+    deadline = time.monotonic() + 30
+    while (current := client.get(deployment_url).json()["data"])["status"] == "deploying":
+        assert time.monotonic() < deadline, current
+        time.sleep(0.1)
+    assert current["status"] == "active", current
+    versions = client.get(f"/analytics/assets/{asset_id}/versions").json()
+    assert versions["meta"]["current_version"] == second
+    assert {v["version"]: v["status"] for v in versions["data"]} == {
+        second: "active",
+        "1.0.0": "deprecated",
+    }
+    assert (
+        client.post(f"/analytics/assets/{asset_id}/versions/{second}/deploy", json={}).status_code
+        == 409
+    )  # already active
+
+    # One call rolls back to the previous version, and the history says who moved the pointer
+    rolled = client.post(
+        f"/analytics/assets/{asset_id}/versions/rollback", json={"reason": "seed flow"}
     )
-    assert deployed.json()["data"]["status"] == "active"
+    assert rolled.status_code == 200, rolled.text
+    assert (rolled.json()["data"]["version"], rolled.json()["data"]["rolled_back_from"]) == (
+        "1.0.0",
+        second,
+    )
+    history = client.get(f"/analytics/assets/{asset_id}/versions/history").json()["data"]
+    assert [(h["from_version"], h["to_version"]) for h in history] == [
+        (second, "1.0.0"),
+        ("1.0.0", second),
+        (None, "1.0.0"),
+    ]
+    assert history[0]["reason"] == "rollback: seed flow"
 
     # Delete Analytics Asset: archive, then permanently
     assert client.delete(f"/analytics/assets/{asset_id}").status_code == 204

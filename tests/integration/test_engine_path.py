@@ -248,7 +248,12 @@ def test_executions_are_recorded(trained: tuple[Engine, str]) -> None:
         engine.execute("acme", asset_id, {"input_data": {"customer_id": f"c{i}", **RECORD}})
     engine.context.executions.flush()
     usage = engine.get_asset("acme", asset_id)["usage_statistics"]
-    assert usage == {"total_requests": 3, "unique_customers": 3}
+    assert usage == {
+        "total_requests": 3,
+        "requests_last_30d": 3,
+        "unique_customers": 3,
+        "avg_requests_per_customer": 1.0,
+    }
     assert engine.get_asset("acme", asset_id)["performance_metrics"]["avg_response_time"] > 0
 
 

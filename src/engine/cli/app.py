@@ -2,32 +2,23 @@
 
 from __future__ import annotations
 
-import json
 import sys
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import click
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from engine.cli import files
+from engine.cli import files, versions_commands
+from engine.cli.common import company_option, err
+from engine.cli.common import open_engine as _engine
+from engine.cli.common import print_json as _print
 from engine.errors import ConflictError, EngineError
 from engine.training.progress import STEPS
 
 if TYPE_CHECKING:
     from engine.api import Engine
-
-
-err = Console(stderr=True)
-company_option = click.option(
-    "--company",
-    envvar="ENGINE_COMPANY",
-    default="default",
-    show_default=True,
-    help="Company (tenant) to act for.",
-)
 
 
 @click.group(help="Analytics execution engine: connect sources, train assets, execute them.")
@@ -164,21 +155,6 @@ def serve(host: str, port: int, workers: int) -> None:
         log_level="info",
         access_log=False,
     )
-
-
-def _print(data: Any) -> None:
-    sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
-
-
-@contextmanager
-def _engine() -> Iterator[Engine]:
-    from engine.api import Engine  # heavy (pandas, scikit-learn): only for commands that need it
-
-    engine = Engine.open()
-    try:
-        yield engine
-    finally:
-        engine.close()
 
 
 def training_progress(console: Console) -> tuple[Progress, Any]:
@@ -332,16 +308,6 @@ def versions(asset_id: str, company: str) -> None:
 
 @app.command()
 @click.argument("asset_id")
-@click.argument("version")
-@company_option
-def deploy(asset_id: str, version: str, company: str) -> None:
-    """Make a version the active one."""
-    with _engine() as engine:
-        _print(engine.deploy(company, asset_id, version))
-
-
-@app.command()
-@click.argument("asset_id")
 @click.option(
     "--input",
     "-i",
@@ -430,6 +396,10 @@ def demo(home: str | None) -> None:
     from engine.cli.demo import run_demo
 
     run_demo(home)
+
+
+for command in versions_commands.COMMANDS:
+    app.add_command(command)
 
 
 def run(argv: Sequence[str]) -> int:

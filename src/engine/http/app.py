@@ -13,8 +13,9 @@ from engine.http import errors
 from engine.http.auth import KeyCache, RateLimiter
 from engine.http.middleware import RequestLimits
 from engine.http.models import ErrorBody
-from engine.http.routes import assets, execution, sources, training
+from engine.http.routes import assets, execution, sources, training, versions
 from engine.service.recovery import recover
+from engine.service.serving_watch import DeploymentWatcher
 
 log = logging.getLogger("engine.http")
 
@@ -45,7 +46,10 @@ def create_app(engine: Engine, *, owns_engine: bool = False) -> FastAPI:
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         for line in recover(engine.context):
             log.warning("recovered job %s", line)
+        watcher = DeploymentWatcher(engine.context)
+        watcher.start()
         yield
+        watcher.stop()
         if owns_engine:
             engine.close()
         else:
@@ -63,7 +67,7 @@ def create_app(engine: Engine, *, owns_engine: bool = False) -> FastAPI:
     app.state.rate_limiter = RateLimiter(settings.rate_limit_per_minute)
     errors.install(app)
 
-    for module in (assets, execution, sources, training):
+    for module in (assets, execution, sources, training, versions):
         app.include_router(module.router)
     app.add_middleware(RequestLimits, max_body_bytes=settings.max_body_bytes)
     return app

@@ -35,13 +35,14 @@ class RateLimitedError(Exception):
 
 class KeyCache:
     def __init__(self) -> None:
-        self._entries: dict[str, tuple[str | None, float]] = {}
+        self._entries: dict[str, tuple[tuple[str, str] | None, float]] = {}
         self._lock = threading.Lock()
 
-    def company(self, engine: Engine, key: str) -> str | None:
+    def caller(self, engine: Engine, key: str) -> tuple[str, str] | None:
+        """(company, key id) of a key, or None when unknown or revoked."""
         entry = self._entries.get(key)
         if entry is None or time.monotonic() - entry[1] > KEY_CACHE_SECONDS:
-            entry = (keys.company_for_key(engine.context, key), time.monotonic())
+            entry = (keys.caller_for_key(engine.context, key), time.monotonic())
             with self._lock:
                 self._entries[key] = entry
         return entry[0]
@@ -81,13 +82,20 @@ async def company_of(
     state = request.app.state
     if not api_key:
         raise UnauthorizedError("Send your API key in the X-API-Key header.")
-    company: str | None = state.key_cache.company(state.engine, api_key)
-    if company is None:
+    found = state.key_cache.caller(state.engine, api_key)
+    if found is None:
         raise UnauthorizedError("The API key is unknown or revoked.")
     wait = state.rate_limiter.take(api_key)
     if wait > 0:
         raise RateLimitedError(math.ceil(wait))
+    company: str = found[0]
+    request.state.caller = found[1]
     return company
+
+
+def caller_of(request: Request) -> str:
+    """The key id of the request's caller (set by `company_of`), as the usage ledger names it."""
+    return str(getattr(request.state, "caller", "local"))
 
 
 Company = Annotated[str, Depends(company_of)]

@@ -3,7 +3,7 @@ document. Objects allow extra fields: the engine may report more than the contra
 
 from __future__ import annotations
 
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -66,6 +66,12 @@ class AssetCreated(Open):
     next_steps: list[str]
 
 
+class RevenueMetrics(Open):
+    monthly_revenue: float
+    total_customers: int
+    currency: str | None
+
+
 class AssetSummary(Open):
     asset_id: str
     name: str
@@ -77,6 +83,7 @@ class AssetSummary(Open):
     updated_at: str
     version: str
     performance_metrics: dict[str, float | int | None]
+    revenue_metrics: RevenueMetrics
 
 
 class AssetListMeta(Open):
@@ -101,6 +108,7 @@ class AssetDetails(Open):
     api_specification: dict[str, Any]
     performance_metrics: dict[str, float | int | None]
     usage_statistics: dict[str, float | int | None]
+    revenue_metrics: RevenueMetrics
 
 
 class AssetUpdated(Open):
@@ -266,9 +274,9 @@ class TrainingLogs(Open):
 
 class VersionItem(Open):
     version: str
-    status: str
+    status: Literal["ready", "active", "deprecated", "failed", "archived"]
     created_at: str
-    performance_metrics: dict[str, float | None]
+    performance_metrics: dict[str, float | int | None]
     changes: list[str]
     deployment_date: str | None
 
@@ -278,14 +286,71 @@ class VersionsMeta(Open):
     total_versions: int
 
 
+class DeploymentWatch(Open):
+    rollback_threshold: dict[str, float | None]
+    window_seconds: float
+    min_requests: int
+    until: str | None
+    watching: bool
+    measurements: dict[str, float | int | None] | None
+
+
 class Deployment(Open):
     deployment_id: str
     asset_id: str
     version: str
-    status: str
+    previous_version: str | None
+    status: Literal["deploying", "active", "rolled_back", "failed"]
     strategy: str
     started_at: str
+    switched_at: str | None
     completed_at: str | None
+    estimated_completion: str | None = None
+    requested_by: str
+    watch: DeploymentWatch | None = None
+    reason: str | None = None
+    contract_check: dict[str, Any] | None = None
+
+
+class Total(Open):
+    total: int
+
+
+class PointerChange(Open):
+    from_version: str | None
+    to_version: str
+    actor: str
+    reason: str
+    deployment_id: str | None
+    at: str
+
+
+class RolledBack(Open):
+    asset_id: str
+    version: str
+    previous_version: str | None
+    rolled_back_from: str
+    status: str
+    deployed_at: str
+    reason: str
+
+
+class UsageLine(Open):
+    consumer: str
+    period: str
+    requests: int
+    successful_requests: int
+    free_requests: int
+    billable_requests: int
+    charges: float
+    currency: str
+
+
+class UsageReport(Open):
+    asset_id: str
+    pricing: dict[str, Any]
+    usage: list[UsageLine]
+    totals: dict[str, Any]
 
 
 # request bodies the engine does not define itself ------------------------------------------------

@@ -6,6 +6,7 @@ import re
 from typing import Any
 
 from engine.domain.asset_config import AssetSpec
+from engine.service import metering
 from engine.service.context import Context
 from engine.service.urls import public_url
 
@@ -28,19 +29,15 @@ def _active_metrics(ctx: Context, company: str, row: dict[str, Any]) -> dict[str
     return dict(version["metrics"])
 
 
-def _usage(ctx: Context, company: str, asset_id: str) -> dict[str, Any]:
-    return ctx.store.execution_stats(company, asset_id)
-
-
 def asset_summary(ctx: Context, company: str, row: dict[str, Any]) -> dict[str, Any]:
     spec = row["spec"]
     metrics = _active_metrics(ctx, company, row)
-    usage = _usage(ctx, company, row["asset_id"])
+    figures = metering.asset_figures(ctx, company, row["asset_id"])
     performance: dict[str, Any] = {
         k: round(metrics[k], 4) for k in ("accuracy", "auc_roc") if k in metrics
     }
-    performance["avg_response_time"] = _round(usage["avg_latency_ms"])
-    performance["total_requests"] = usage["total_requests"]
+    performance["avg_response_time"] = figures["performance"]["avg_response_time"]
+    performance["requests_last_30d"] = figures["performance"]["requests_last_30d"]
     return {
         "asset_id": row["asset_id"],
         "name": row["name"],
@@ -53,17 +50,23 @@ def asset_summary(ctx: Context, company: str, row: dict[str, Any]) -> dict[str, 
         "version": row["version"],
         "active_version": row["active_version"],
         "performance_metrics": performance,
+        "revenue_metrics": _revenue(figures),
     }
 
 
-def _round(value: float | None) -> float | None:
-    return None if value is None else round(float(value), 3)
+def _revenue(figures: dict[str, Any]) -> dict[str, Any]:
+    revenue = figures["revenue"]
+    return {
+        "monthly_revenue": revenue["monthly_revenue"],
+        "total_customers": revenue["total_customers"],
+        "currency": revenue["currency"],
+    }
 
 
 def asset_details(ctx: Context, company: str, row: dict[str, Any]) -> dict[str, Any]:
     spec = AssetSpec.model_validate(row["spec"])
     metrics = _active_metrics(ctx, company, row)
-    usage = _usage(ctx, company, row["asset_id"])
+    figures = metering.asset_figures(ctx, company, row["asset_id"])
     sources = []
     for ref in spec.data_sources:
         source = ctx.store.get_source(company, ref.source_id)
@@ -78,7 +81,7 @@ def asset_details(ctx: Context, company: str, row: dict[str, Any]) -> dict[str, 
             }
         )
     performance = {k: round(metrics[k], 4) for k in _CLASSIFICATION_METRICS if k in metrics}
-    performance["avg_response_time"] = _round(usage["avg_latency_ms"])
+    performance.update(figures["performance"])
     return {
         "asset_id": row["asset_id"],
         "name": spec.name,
@@ -101,10 +104,9 @@ def asset_details(ctx: Context, company: str, row: dict[str, Any]) -> dict[str, 
         "pricing": spec.pricing.model_dump(mode="json"),
         "api_specification": api_specification(ctx, row, spec),
         "performance_metrics": performance,
-        "usage_statistics": {
-            "total_requests": usage["total_requests"],
-            "unique_customers": usage["unique_customers"],
-        },
+        "usage_statistics": figures["usage"],
+        "revenue_metrics": _revenue(figures)
+        | {"total_revenue": figures["revenue"]["total_revenue"]},
     }
 
 

@@ -19,12 +19,13 @@ from pydantic import Field, model_validator
 from engine.clock import iso, new_id, now, now_iso
 from engine.domain.asset_config import Strict
 from engine.domain.parsing import parse
-from engine.errors import JobCancelledError, ValidationError
-from engine.service import callbacks, execution
+from engine.errors import ConflictError, JobCancelledError, ValidationError
+from engine.service import callbacks, contract_check, execution
 from engine.service.batch_results import CHUNK_SIZE, chunk_files, chunk_summary, read_results
 from engine.service.context import Context
 from engine.service.execution_options import ExecuteParameters
 from engine.service.jobs import check_cancelled, worker_name
+from engine.service.metering import LOCAL_CALLER
 from engine.service.table_batches import run_table, table_rows
 from engine.service.urls import public_url
 
@@ -60,12 +61,24 @@ def batch_dir(ctx: Context, batch_id: str) -> Path:
     return ctx.settings.home / "jobs" / batch_id
 
 
-def run(ctx: Context, company: str, asset_id: str, body: dict[str, Any]) -> dict[str, Any]:
-    """Store the records and queue the batch; answer at once with where to follow it."""
+def run(
+    ctx: Context,
+    company: str,
+    asset_id: str,
+    body: dict[str, Any],
+    caller: str = LOCAL_CALLER,
+) -> dict[str, Any]:
+    """Store the records and queue the batch; answer at once with where to follow it. A batch
+    over a source table is first checked against its version's data contract. `caller` is
+    whom the usage ledger charges for records sent without a customer_id."""
     request = parse(BatchRequest, body, "batch")
     if request.callback_url:
         callbacks.check_target(request.callback_url, ctx.settings.callback_allowlist)
     version = execution.serving(ctx, company, asset_id).version
+    contract: dict[str, Any] | None = None
+    if request.source_table is not None:
+        total = table_rows(ctx, company, asset_id, request.source_table.table)
+        contract = _checked_table(ctx, company, asset_id, version, request.source_table.table)
     batch_id, queued = new_id("batch"), now_iso()
     directory = batch_dir(ctx, batch_id)
     (directory / "chunks").mkdir(parents=True)
@@ -76,9 +89,6 @@ def run(ctx: Context, company: str, asset_id: str, body: dict[str, Any]) -> dict
                 handle.write(json.dumps(record.model_dump(exclude_none=True), default=str) + "\n")
         os.replace(staged, directory / "input.jsonl")
         total = len(request.batch_data)
-    else:
-        assert request.source_table is not None
-        total = table_rows(ctx, company, asset_id, request.source_table.table)
     ctx.store.add_job(
         {
             "job_id": batch_id,
@@ -87,7 +97,11 @@ def run(ctx: Context, company: str, asset_id: str, body: dict[str, Any]) -> dict
             "kind": "batch",
             "status": "queued",
             "progress": _progress(total, 0, 0, 0),
-            "result": {"model_version": version, "chunk_size": CHUNK_SIZE},
+            "result": {
+                "model_version": version,
+                "chunk_size": CHUNK_SIZE,
+                "contract_check": contract,
+            },
             "logs": [],
             "started_at": queued,
         }
@@ -100,6 +114,7 @@ def run(ctx: Context, company: str, asset_id: str, body: dict[str, Any]) -> dict
             "request": {
                 "parameters": request.parameters.model_dump(exclude_defaults=True),
                 "source_table": request.source_table.table if request.source_table else None,
+                "caller": caller,
             },
             "callback_urls": [request.callback_url] if request.callback_url else [],
             "heartbeat_at": queued,
@@ -115,7 +130,23 @@ def run(ctx: Context, company: str, asset_id: str, body: dict[str, Any]) -> dict
         "callback_url": request.callback_url,
         "progress_url": public_url(ctx, f"/analytics/batches/{batch_id}/status"),
         "results_url": public_url(ctx, f"/analytics/batches/{batch_id}/results"),
+        "contract_check": contract,
     }
+
+
+def _checked_table(
+    ctx: Context, company: str, asset_id: str, version: str, table: str
+) -> dict[str, Any]:
+    """The table checked against the pinned version's data contract; refused when every row
+    would fail (a feature column missing or unreadable), reported otherwise."""
+    check = contract_check.check_version(ctx, company, asset_id, version, table=table)
+    errors = contract_check.errors_of(check)
+    if errors:
+        raise ConflictError(
+            f"Table '{table}' does not fit version {version} of asset '{asset_id}', so every "
+            "row would fail: " + "; ".join(d["message"] for d in errors)
+        )
+    return check
 
 
 def _progress(total: int, processed: int, ok: int, failed: int) -> dict[str, Any]:
@@ -159,6 +190,7 @@ def process(ctx: Context, company: str, asset_id: str, batch_id: str) -> None:
     job = ctx.store.get_job(company, batch_id, kind="batch")
     run_row = ctx.store.get_job_run(batch_id) or {}
     parameters = (run_row.get("request") or {}).get("parameters") or {}
+    caller = (run_row.get("request") or {}).get("caller") or LOCAL_CALLER
     version = job["result"]["model_version"]
     directory = batch_dir(ctx, batch_id)
     total = job["progress"]["total_records"]
@@ -183,7 +215,15 @@ def process(ctx: Context, company: str, asset_id: str, batch_id: str) -> None:
     def score(index: int, records: list[dict[str, Any]]) -> None:
         check_cancelled(ctx, company, batch_id)
         scored = execution.execute_batch(
-            ctx, company, asset_id, records, parameters, version, index * CHUNK_SIZE
+            ctx,
+            company,
+            asset_id,
+            records,
+            parameters,
+            version,
+            index * CHUNK_SIZE,
+            caller=caller,
+            entry_prefix=f"{batch_id}:{index}",
         )
         summary = {
             "total": scored["total_records"],
@@ -231,6 +271,16 @@ def process(ctx: Context, company: str, asset_id: str, batch_id: str) -> None:
                 done_chunks,
                 commit,
                 lambda: check_cancelled(ctx, company, batch_id),
+                meter=lambda index, rows, ok, ms: execution.meter_rows(
+                    ctx,
+                    company,
+                    execution.serving(ctx, company, asset_id, version),
+                    rows,
+                    ok,
+                    ms,
+                    caller,
+                    f"{batch_id}:{index}",
+                ),
             )
         except JobCancelledError:
             ctx.store.update_job(
@@ -300,6 +350,7 @@ def status(ctx: Context, company: str, batch_id: str) -> dict[str, Any]:
         "error": row["error"],
         "results_url": public_url(ctx, f"/analytics/batches/{batch_id}/results"),
         "callbacks": callbacks.deliveries(ctx, company, batch_id),
+        "contract_check": (row["result"] or {}).get("contract_check"),
     }
 
 

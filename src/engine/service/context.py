@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from engine.artifacts import FilesystemArtifactStore
+from engine.clock import iso, now
 from engine.ports import Connector, JobRunner
 from engine.service.execution_log import ExecutionLog
 from engine.service.model_cache import ModelCache
@@ -23,3 +26,7 @@ class Context:
     runner: JobRunner
     connectors: dict[tuple[str, str], Connector] = field(default_factory=dict)
     serving: dict[tuple[str, str, str], Any] = field(default_factory=dict)
+    clock: Callable[[], datetime] = now  # what the ledger stamps and its windows are measured to
+
+    def now_iso(self) -> str:
+        return iso(self.clock())

@@ -27,6 +27,13 @@ from engine.service.execution_options import (
     ExecuteParameters,
     OutputOptions,
 )
+from engine.service.metering import (
+    LOCAL_CALLER,
+    PriceSnapshot,
+    chunk_entry_id,
+    entry,
+    outcome_of,
+)
 from engine.trained_model import TrainedModel
 
 RISK_LEVELS = ("low", "medium", "high")
@@ -45,6 +52,7 @@ class Serving:
     resolver: InputResolver
     probability_field: str
     training_rows: int
+    price: PriceSnapshot
 
     def risk_level(self, p: float) -> str:
         thresholds = self.config.risk_thresholds
@@ -79,6 +87,7 @@ def serving(ctx: Context, company: str, asset_id: str, version: str | None = Non
             resolver=InputResolver(model.encoder.feature_names_, extra),
             probability_field=probability_field(model.target),
             training_rows=int(manifest["training_data"]["rows"]["training"]),  # type: ignore[index]
+            price=PriceSnapshot.of(spec.pricing),
         )
         ctx.serving[key] = found
     return found
@@ -202,12 +211,57 @@ def execute(
     asset_id: str,
     request: Mapping[str, Any],
     timings: dict[str, float] | None = None,
+    caller: str = LOCAL_CALLER,
 ) -> dict[str, Any]:
     """Score one record. `timings`, when given, receives the milliseconds spent validating the
     input, in the model (with xgboost the contributions come from the same tree pass), and
-    ranking the explanation."""
+    ranking the explanation. Every call, failed ones included, goes to the usage ledger."""
     started = time.perf_counter()
-    serve = serving(ctx, company, asset_id)
+    serve: Serving | None = None
+    try:
+        serve = serving(ctx, company, asset_id)
+        return _execute(ctx, company, serve, request, timings, caller, started)
+    except Exception as exc:
+        if serve is not None:  # a request for an asset that cannot serve is not usage
+            outcome, code = outcome_of(exc)
+            ctx.executions.record(
+                entry(
+                    ctx,
+                    company=company,
+                    asset_id=asset_id,
+                    version=serve.version,
+                    caller=caller,
+                    consumer=_consumer_of(request, serve),
+                    kind="execute",
+                    outcome=outcome,
+                    error_code=code,
+                    latency_ms=(time.perf_counter() - started) * 1000,
+                    requests=1,
+                    succeeded=0,
+                    price=serve.price,
+                )
+            )
+        raise
+
+
+def _consumer_of(request: Mapping[str, Any], serve: Serving) -> Any:
+    data = request.get("input_data")
+    if not isinstance(data, Mapping):
+        return None
+    entity = serve.config.entity_key
+    return data.get("customer_id") or (data.get(entity.field) if entity else None)
+
+
+def _execute(
+    ctx: Context,
+    company: str,
+    serve: Serving,
+    request: Mapping[str, Any],
+    timings: dict[str, float] | None,
+    caller: str,
+    started: float,
+) -> dict[str, Any]:
+    asset_id = serve.asset_id
     params, output = _options(request)
     _check_horizon(serve, params)
     values, extras, problems = _resolve_record(
@@ -258,18 +312,21 @@ def execute(
             "prediction_date": now_iso(),
         }
     ctx.executions.record(
-        {
-            "execution_id": execution_id,
-            "company": company,
-            "asset_id": asset_id,
-            "version": serve.version,
-            "customer_id": None if customer is None else str(customer),
-            "outcome": "success",
-            "error_code": None,
-            "latency_ms": elapsed_ms,
-            "records": 1,
-            "created_at": now_iso(),
-        }
+        entry(
+            ctx,
+            company=company,
+            asset_id=asset_id,
+            version=serve.version,
+            caller=caller,
+            consumer=customer,
+            kind="execute",
+            outcome="success",
+            latency_ms=elapsed_ms,
+            requests=1,
+            succeeded=1,
+            price=serve.price,
+            entry_id=execution_id,
+        )
     )
     return response
 
@@ -282,11 +339,15 @@ def execute_batch(
     parameters: Mapping[str, Any] | None = None,
     version: str | None = None,
     first_index: int = 0,
+    caller: str = LOCAL_CALLER,
+    entry_prefix: str | None = None,
 ) -> dict[str, Any]:
     """Score many records in one vectorized pass; a bad record fails alone with its errors.
 
     Each record is `{"id"?, "customer_id"?, "input_data": {...}}` as in the contract's batch body;
-    `first_index` numbers them within a larger batch (for error fields and default ids).
+    `first_index` numbers them within a larger batch (for error fields and default ids). The
+    ledger gets one row per consumer; `entry_prefix` (a batch job's chunk) makes those rows'
+    ids stable, so a chunk scored again after a crash is not charged twice.
     """
     started = time.perf_counter()
     serve = serving(ctx, company, asset_id, version)
@@ -363,20 +424,7 @@ def execute_batch(
         results.append(item)
     elapsed_ms = (time.perf_counter() - started) * 1000
     succeeded = int(ok.sum())
-    ctx.executions.record(
-        {
-            "execution_id": new_id("exec"),
-            "company": company,
-            "asset_id": asset_id,
-            "version": serve.version,
-            "customer_id": None,
-            "outcome": "success" if succeeded == len(records) else "partial",
-            "error_code": None,
-            "latency_ms": elapsed_ms,
-            "records": len(records),
-            "created_at": now_iso(),
-        }
-    )
+    _meter_batch(ctx, company, serve, customers, ok, elapsed_ms, caller, entry_prefix)
     return {
         "asset_id": asset_id,
         "model_version": serve.version,
@@ -386,6 +434,72 @@ def execute_batch(
         "execution_time_ms": round(elapsed_ms, 3),
         "results": results,
     }
+
+
+def _meter_batch(
+    ctx: Context,
+    company: str,
+    serve: Serving,
+    customers: Sequence[Any],
+    ok: np.ndarray,
+    elapsed_ms: float,
+    caller: str,
+    entry_prefix: str | None,
+) -> None:
+    per_consumer: dict[str, list[int]] = {}
+    for customer, succeeded in zip(customers, ok.tolist(), strict=True):
+        consumer = caller if customer is None else str(customer)[:200]
+        counts = per_consumer.setdefault(consumer, [0, 0])
+        counts[0] += 1
+        counts[1] += int(succeeded)
+    for consumer, (requests, succeeded) in per_consumer.items():
+        ctx.executions.record(
+            entry(
+                ctx,
+                company=company,
+                asset_id=serve.asset_id,
+                version=serve.version,
+                caller=caller,
+                consumer=consumer,
+                kind="batch",
+                outcome="success" if succeeded == requests else "partial",
+                latency_ms=elapsed_ms,
+                requests=requests,
+                succeeded=succeeded,
+                price=serve.price,
+                entry_id=None if entry_prefix is None else chunk_entry_id(entry_prefix, consumer),
+            )
+        )
+
+
+def meter_rows(
+    ctx: Context,
+    company: str,
+    serve: Serving,
+    requests: int,
+    succeeded: int,
+    elapsed_ms: float,
+    caller: str,
+    entry_id: str | None = None,
+) -> None:
+    """Record rows scored column-wise (a table batch's chunk) as one consumer's usage."""
+    ctx.executions.record(
+        entry(
+            ctx,
+            company=company,
+            asset_id=serve.asset_id,
+            version=serve.version,
+            caller=caller,
+            consumer=None,
+            kind="batch",
+            outcome="success" if succeeded == requests else "partial",
+            latency_ms=elapsed_ms,
+            requests=requests,
+            succeeded=succeeded,
+            price=serve.price,
+            entry_id=entry_id,
+        )
+    )
 
 
 def score_frame(ctx: Context, company: str, asset_id: str, frame: pd.DataFrame) -> pd.DataFrame:

@@ -1,5 +1,6 @@
-"""Executions recorded off the hot path: appended to a buffer, written in batches by a
-background thread (and on close), so scoring never waits for the database."""
+"""The usage ledger's writer: executions are appended to a buffer on the hot path and written
+(and charged) in batches by a background thread, and on close, so scoring never waits for the
+database. `enabled` exists only so that benchmarks can measure what the ledger costs."""
 
 from __future__ import annotations
 
@@ -24,8 +25,11 @@ class ExecutionLog:
         self._wake = threading.Event()
         self._closed = threading.Event()
         self._thread: threading.Thread | None = None
+        self.enabled = True
 
     def record(self, row: dict[str, Any]) -> None:
+        if not self.enabled:
+            return
         with self._lock:
             self._buffer.append(row)
             full = len(self._buffer) >= self._max_buffer
@@ -47,7 +51,7 @@ class ExecutionLog:
         if not rows:
             return
         try:
-            self._store.add_executions(rows)
+            self._store.ledger.add(rows)
         except Exception:  # the ledger must never take serving down; keep rows for the next try
             log.exception("could not write %d execution records; will retry", len(rows))
             with self._lock:

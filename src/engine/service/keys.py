@@ -52,8 +52,14 @@ def revoke_key(ctx: Context, key_id: str) -> None:
 
 def company_for_key(ctx: Context, key: str) -> str | None:
     """The company a presented key belongs to, or None when it is unknown or revoked."""
+    found = caller_for_key(ctx, key)
+    return None if found is None else found[0]
+
+
+def caller_for_key(ctx: Context, key: str) -> tuple[str, str] | None:
+    """(company, key id) of a presented key, or None when it is unknown or revoked. The key id
+    names the caller in the usage ledger."""
     row = ctx.store.key_by_hash(hash_key(key))
     if row is None or row["revoked_at"] is not None:
         return None
-    company: str = row["company"]
-    return company
+    return str(row["company"]), str(row["key_id"])

@@ -5,7 +5,7 @@ reason (training interrupted mid-way: its version was never published), never le
 from __future__ import annotations
 
 from engine.clock import now_iso
-from engine.service import batches, training_jobs
+from engine.service import batches, deployments, training_jobs
 from engine.service.context import Context
 from engine.service.jobs import worker_alive, worker_name
 
@@ -37,4 +37,8 @@ def recover(ctx: Context) -> list[str]:
             )
             training_jobs.announce(ctx, company, job_id)
             handled.append(f"{job_id}: training marked failed")
+    handled += [
+        f"{deployment_id}: deployment taken over"
+        for deployment_id in deployments.resume_orphans(ctx)
+    ]
     return handled

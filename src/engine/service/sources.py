@@ -11,11 +11,15 @@ from sqlglot import exp
 
 from engine.clock import now_iso
 from engine.connectors import CONNECTORS, open_connector
-from engine.domain.asset_config import Strict
+from engine.domain.asset_config import AssetSpec, Strict
 from engine.domain.parsing import parse
-from engine.errors import ConfigurationError, EngineError, FieldProblem, ValidationError
+from engine.errors import ConfigurationError, EngineError, ValidationError
 from engine.ports import Connector
+from engine.service import contract_check
 from engine.service.context import Context
+from engine.service.source_connections import cached_connector as cached_connector
+from engine.service.source_connections import check_paths
+from engine.service.source_connections import open_source as open_source
 
 
 class ConnectRequest(Strict):
@@ -29,31 +33,6 @@ class ConnectRequest(Strict):
 
 def slug(name: str) -> str:
     return re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_")[:100] or "source"
-
-
-def check_paths(ctx: Context, source_type: str, config: dict[str, Any]) -> None:
-    """Refuse files outside the configured data directories (when the settings confine them)."""
-    allowed = ctx.settings.data_dirs
-    file_paths = getattr(CONNECTORS.load(source_type), "file_paths", None)
-    if allowed is None or file_paths is None:
-        return
-    problems = []
-    for field, path in file_paths(config):
-        resolved = path.expanduser().resolve()
-        if not any(resolved.is_relative_to(d) for d in allowed):
-            problems.append(FieldProblem(field, "outside the server's data directories"))
-    if problems:
-        raise ValidationError(
-            "Files must lie inside the server's data directories: "
-            + ", ".join(str(d) for d in allowed),
-            problems,
-        )
-
-
-def open_source(ctx: Context, company: str, source_id: str) -> Connector:
-    row = ctx.store.get_source(company, source_id)
-    check_paths(ctx, row["type"], row["connection_config"])
-    return open_connector(row["type"], row["connection_config"])
 
 
 def connect(ctx: Context, company: str, body: dict[str, Any]) -> dict[str, Any]:
@@ -172,44 +151,43 @@ def list_sources(
     return items, meta
 
 
-def cached_connector(ctx: Context, company: str, source_id: str) -> Connector:
-    """An open connector kept for the process's lifetime (entity look-ups on the hot path)."""
-    key = (company, source_id)
-    connector = ctx.connectors.get(key)
-    if connector is None:
-        connector = ctx.connectors[key] = open_source(ctx, company, source_id)
-    return connector
-
-
 def test(ctx: Context, company: str, source_id: str) -> dict[str, Any]:
-    """Try what an asset will do with the source: connect, discover, read, count, and compare
-    the tables with the feature schemas the source's assets were trained on."""
+    """Try what an asset will do with the source: connect, discover, read, count, and check the
+    tables against the data contracts of the active versions of the assets that read it."""
     ctx.store.get_source(company, source_id)
     started = time.perf_counter()
     checks = SourceChecks()
     try:
         connector = open_source(ctx, company, source_id)
-        tables = checks.attempt("table_discovery", connector.list_tables) or []
-        checks.connected = "table_discovery" not in checks.failures
-        latency = _ms(started)
-        for table in tables:
-            checks.attempt("schema_access", lambda t=table: connector.table_schema(t))
-        if tables:
-            checks.attempt("read_access", lambda: connector.read_table(tables[0], limit=5))
-            count = exp.select(exp.Count(this=exp.Star())).from_(
-                exp.to_table(tables[0], quoted=True)
-            )
-            checks.attempt(
-                "row_count", lambda: connector.query(count.sql(dialect=connector.dialect))
-            )
-        checks.consistency = _schema_consistency(ctx, company, source_id, connector, tables)
-        connector.close()
+        try:
+            tables = checks.attempt("table_discovery", connector.list_tables) or []
+            checks.connected = "table_discovery" not in checks.failures
+            latency = _ms(started)
+            for table in tables:
+                checks.attempt("schema_access", lambda t=table: connector.table_schema(t))
+            if tables:
+                checks.attempt("read_access", lambda: connector.read_table(tables[0], limit=5))
+                count = exp.select(exp.Count(this=exp.Star())).from_(
+                    exp.to_table(tables[0], quoted=True)
+                )
+                checks.attempt(
+                    "row_count", lambda: connector.query(count.sql(dialect=connector.dialect))
+                )
+            if checks.connected:
+                _check_contracts(ctx, company, source_id, connector, checks)
+        finally:
+            connector.close()
     except EngineError as exc:
         checks.failures["connectivity"] = exc.message
         latency = _ms(started)
     now = now_iso()
     status = "connected" if checks.connected else "failed"
     ctx.store.update_source(company, source_id, {"status": status, "last_validated": now})
+    errors = [
+        f"asset {c['asset_id']}: {d['message']}"
+        for c in checks.contracts
+        for d in contract_check.errors_of(c)
+    ]
     return {
         "source_id": source_id,
         "test_results": {
@@ -226,12 +204,13 @@ def test(ctx: Context, company: str, source_id: str) -> dict[str, Any]:
             "data_validation": {
                 "sample_query_success": checks.passed("read_access"),
                 "row_count_available": checks.passed("row_count"),
-                "schema_consistency": not checks.consistency,
+                "schema_consistency": not errors,
+                "contract_checks": checks.contracts,
             },
         },
         "problems": {
             **checks.failures,
-            **({"schema_consistency": "; ".join(checks.consistency)} if checks.consistency else {}),
+            **({"schema_consistency": "; ".join(errors)} if errors else {}),
         },
         "recommendations": _recommendations(checks, latency),
     }
@@ -241,7 +220,7 @@ class SourceChecks:
     def __init__(self) -> None:
         self.connected = False
         self.failures: dict[str, str] = {}
-        self.consistency: list[str] = []
+        self.contracts: list[dict[str, Any]] = []
         self.tried: set[str] = set()
 
     def attempt(self, name: str, call: Any) -> Any:
@@ -256,25 +235,23 @@ class SourceChecks:
         return self.connected and name in self.tried and name not in self.failures
 
 
-def _schema_consistency(
-    ctx: Context, company: str, source_id: str, connector: Connector, tables: list[str]
-) -> list[str]:
-    """Columns that an asset using this source was trained on but the table no longer has."""
-    problems = []
+def _check_contracts(
+    ctx: Context, company: str, source_id: str, connector: Connector, checks: SourceChecks
+) -> None:
+    """The contract check of the active version of every asset that reads this source."""
     for asset_id in ctx.store.assets_of_source(company, source_id):
         asset = ctx.store.get_asset(company, asset_id)
-        if not asset["active_version"]:
+        reads = AssetSpec.model_validate(asset["spec"]).data_sources[0].source_id == source_id
+        if not asset["active_version"] or not reads:
             continue
-        model, manifest = ctx.models.get(asset_id, asset["active_version"])
-        table = str(manifest["training_data"]["table"])  # type: ignore[index]
-        if table not in tables:
-            problems.append(f"asset {asset_id}: table '{table}' is gone")
-            continue
-        columns = set(connector.table_schema(table).names)
-        missing = [f for f in model.encoder.feature_names_ if f not in columns]
-        if missing:
-            problems.append(f"asset {asset_id}: '{table}' lacks trained features {missing}")
-    return problems
+        try:
+            checks.contracts.append(
+                contract_check.check_with_connector(
+                    ctx, company, asset_id, asset["active_version"], source_id, connector
+                )
+            )
+        except EngineError as exc:
+            checks.failures.setdefault("contract_check", f"asset {asset_id}: {exc.message}")
 
 
 def _recommendations(checks: SourceChecks, latency_ms: float) -> list[str]:
@@ -286,7 +263,8 @@ def _recommendations(checks: SourceChecks, latency_ms: float) -> list[str]:
         return out
     for name, problem in checks.failures.items():
         out.append(f"{name.replace('_', ' ').capitalize()} failed: {problem}")
-    out.extend(f"Retrain or repoint {p}" for p in checks.consistency)
+    for check in checks.contracts:
+        out.extend(contract_check.advice(check))
     if latency_ms > 1000:
         out.append(
             f"Connecting took {latency_ms:.0f} ms; expect slow training loads and entity look-ups"

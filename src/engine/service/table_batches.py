@@ -4,6 +4,7 @@ column-wise (no per-record Python), each chunk committed as a Parquet file."""
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -102,8 +103,10 @@ def run_table(
     done: dict[int, Path],
     commit: Callable[[int, int, int], None],
     check: Callable[[], None],
+    meter: Callable[[int, int, int, float], None] | None = None,
 ) -> None:
-    """Score every chunk not committed yet; `commit(rows, ok, failed)` after each one."""
+    """Score every chunk not committed yet; `commit(rows, ok, failed)` after each one, and
+    `meter(chunk, rows, ok, milliseconds)` for the usage ledger."""
     serve = execution.serving(ctx, company, asset_id, version)
     first_row = 0
     for index, batch in enumerate(_prefetched(_stream(ctx, company, serve, table))):
@@ -112,6 +115,7 @@ def run_table(
             first_row += rows
             continue
         check()
+        started = time.perf_counter()
         scored = score_chunk(serve, batch, first_row)
         staged = directory / "chunks" / f".{index:06d}.parquet"
         pq.write_table(scored, staged)
@@ -119,5 +123,7 @@ def run_table(
         failed = int(
             np.sum(np.asarray(scored.column("status").to_numpy(zero_copy_only=False)) == "failed")
         )
+        if meter is not None:
+            meter(index, rows, rows - failed, (time.perf_counter() - started) * 1000)
         commit(rows, rows - failed, failed)
         first_row += rows

@@ -15,6 +15,7 @@ from typing import Any
 import pandas as pd
 
 from engine.clock import new_id, now_iso
+from engine.contracts import build_contract
 from engine.domain import semver
 from engine.domain.asset_config import AssetSpec, Configuration
 from engine.domain.parsing import parse
@@ -147,7 +148,8 @@ def train(
         )
         metrics = {**outcome.metrics, "training_seconds": round(time.perf_counter() - job.clock, 3)}
         changes = _changes(outcome, table)
-        manifest = _manifest(asset_id, version, outcome, metrics, changes, table, frame)
+        source_id = spec.data_sources[0].source_id
+        manifest = _manifest(asset_id, version, outcome, metrics, changes, table, frame, source_id)
         report = render_classification_report(
             ClassificationReportData(
                 asset_id=asset_id,
@@ -190,7 +192,19 @@ def train(
         meets = threshold is None or metrics["auc_roc"] >= threshold
         deployed = activate and request.deployment_config.auto_deploy and meets
         if deployed:
-            versions.activate(ctx, company, asset_id, version)
+            versions.activate(
+                ctx,
+                company,
+                asset_id,
+                version,
+                actor=f"training job {job.job_id}",
+                reason="auto_deploy after training"
+                + (
+                    ""
+                    if threshold is None
+                    else f" (auc_roc {metrics['auc_roc']:.4f} ≥ {threshold})"
+                ),
+            )
         job.report(
             "deployment", 1.0, _deployment_message(version, deployed, meets, metrics, threshold)
         )
@@ -300,6 +314,7 @@ def _manifest(
     changes: list[str],
     table: str,
     frame: pd.DataFrame,
+    source_id: str,
 ) -> dict[str, Any]:
     return {
         "asset_id": asset_id,
@@ -314,6 +329,9 @@ def _manifest(
         "positive_label": outcome.model.positive_label,
         "interval_method": outcome.model.interval.describe(),
         "training_data": {"table": table, "rows": outcome.rows, "fingerprint": fingerprint(frame)},
+        "data_contract": build_contract(
+            frame, outcome.model.encoder, table, source_id, target=outcome.model.target
+        ),
         "libraries": library_versions(),
         "created_at": now_iso(),
         "changes": changes,

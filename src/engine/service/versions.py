@@ -1,36 +1,37 @@
-"""Versions of an asset: the history, and deploying one of them (switching the active pointer)."""
+"""Versions of an asset: the history, the active pointer and its changes, and rolling back."""
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
-from pydantic import Field
-
-from engine.clock import new_id, now_iso
 from engine.domain import semver
-from engine.domain.asset_config import Strict
-from engine.domain.parsing import parse
-from engine.errors import NotAvailableError, NotFoundError
+from engine.errors import ConflictError, NotFoundError
 from engine.service.context import Context
 
 
-class RollbackThreshold(Strict):
-    error_rate: float | None = Field(default=None, ge=0.0, le=1.0)
-    response_time: float | None = Field(default=None, gt=0.0)
-
-
-class DeployRequest(Strict):
-    deployment_strategy: Literal["blue_green"] = "blue_green"
-    rollback_threshold: RollbackThreshold | None = None
-    notification_webhooks: list[str] = Field(default_factory=list)
-
-
-def activate(ctx: Context, company: str, asset_id: str, version: str) -> dict[str, Any]:
-    """Make `version` the active one: load and verify it first, then switch the pointer."""
+def activate(
+    ctx: Context,
+    company: str,
+    asset_id: str,
+    version: str,
+    *,
+    actor: str,
+    reason: str,
+    deployment_id: str | None = None,
+    previous_status: str = "deprecated",
+) -> dict[str, Any]:
+    """Make `version` the active one: load and verify it first, then switch the pointer and
+    record the change (who, when, from which version, why) in the same transaction."""
     ctx.store.get_version(company, asset_id, version)
     ctx.models.get(asset_id, version)  # loads, verifies checksums, warms the cache
-    at = now_iso()
-    previous = ctx.store.activate(company, asset_id, version, at)
+    at = ctx.now_iso()
+    previous = ctx.store.activate(
+        company,
+        asset_id,
+        version,
+        {"at": at, "actor": actor, "reason": reason, "deployment_id": deployment_id},
+        previous_status,
+    )
     ctx.models.forget_pointer(company, asset_id)
     return {
         "asset_id": asset_id,
@@ -41,54 +42,71 @@ def activate(ctx: Context, company: str, asset_id: str, version: str) -> dict[st
     }
 
 
-def deploy(
-    ctx: Context, company: str, asset_id: str, version: str, body: dict[str, Any] | None = None
+def history(ctx: Context, company: str, asset_id: str) -> list[dict[str, Any]]:
+    """Every change of the active pointer, newest first."""
+    ctx.store.get_asset(company, asset_id)
+    return [
+        {
+            "from_version": c["from_version"],
+            "to_version": c["to_version"],
+            "actor": c["actor"],
+            "reason": c["reason"],
+            "deployment_id": c["deployment_id"],
+            "at": c["at"],
+        }
+        for c in ctx.store.pointer_history(company, asset_id)
+    ]
+
+
+def rollback(
+    ctx: Context, company: str, asset_id: str, actor: str, reason: str | None = None
 ) -> dict[str, Any]:
-    """Blue/green in one process: the target version is loaded, verified and warmed before the
-    pointer switches atomically, so requests in flight finish on the version they started with."""
-    request = parse(DeployRequest, body, "deployment")
-    if request.rollback_threshold is not None or request.notification_webhooks:
-        raise NotAvailableError(
-            "Watching a deployment against rollback_threshold and notifying webhooks is not "
-            "available yet; deploy without them."
-        )
-    started = now_iso()
-    switched = activate(ctx, company, asset_id, version)
-    return {
-        "deployment_id": new_id("deploy"),
-        "asset_id": asset_id,
-        "version": version,
-        "previous_version": switched["previous_version"],
-        "status": "active",
-        "strategy": request.deployment_strategy,
-        "started_at": started,
-        "completed_at": switched["deployed_at"],
-    }
+    """Point the asset back at the version that was active before the current one. A
+    deployment of the current version still being watched ends as rolled_back."""
+    from engine.service import deployments
+
+    row = ctx.store.get_asset(company, asset_id)
+    current = row["active_version"]
+    changes = ctx.store.pointer_history(company, asset_id)
+    if current is None or not changes or changes[0]["from_version"] is None:
+        raise ConflictError(f"Asset '{asset_id}' has no previously active version to roll back to.")
+    target = changes[0]["from_version"]
+    why = reason or f"rolled back from {current} to {target}"
+    switched = activate(ctx, company, asset_id, target, actor=actor, reason=f"rollback: {why}")
+    deployments.end_watch_by_rollback(ctx, company, asset_id, current, actor, why)
+    return {**switched, "rolled_back_from": current, "reason": why}
 
 
 def list_versions(
     ctx: Context, company: str, asset_id: str
 ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     row = ctx.store.get_asset(company, asset_id)
+    served = ctx.store.ledger.version_figures(company, asset_id)
     versions = sorted(
         ctx.store.list_versions(company, asset_id),
         key=lambda v: semver.sort_key(v["version"]),
         reverse=True,
     )
-    items = [
-        {
-            "version": v["version"],
-            "status": v["status"],
-            "algorithm": v["algorithm"],
-            "created_at": v["created_at"],
-            "performance_metrics": {
-                k: v["metrics"][k] for k in ("accuracy", "auc_roc", "f1_score") if k in v["metrics"]
-            },
-            "changes": v["changes"],
-            "deployment_date": v["deployment_date"],
+    items = []
+    for v in versions:
+        figures = served.get(v["version"], {})
+        latency = figures.get("avg_latency_ms")
+        metrics: dict[str, Any] = {
+            k: v["metrics"][k] for k in ("accuracy", "auc_roc", "f1_score") if k in v["metrics"]
         }
-        for v in versions
-    ]
+        metrics["avg_response_time"] = None if latency is None else round(latency, 3)
+        metrics["requests"] = figures.get("requests", 0)
+        items.append(
+            {
+                "version": v["version"],
+                "status": v["status"],
+                "algorithm": v["algorithm"],
+                "created_at": v["created_at"],
+                "performance_metrics": metrics,
+                "changes": v["changes"],
+                "deployment_date": v["deployment_date"],
+            }
+        )
     return items, {"current_version": row["active_version"], "total_versions": len(items)}
 
 

@@ -2,7 +2,18 @@
 
 from __future__ import annotations
 
-from sqlalchemy import JSON, Column, Float, Index, Integer, MetaData, String, Table, Text
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    Float,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
 
 metadata = MetaData()
 
@@ -76,21 +87,102 @@ jobs = Table(
     Column("completed_at", String(32)),
 )
 
-executions = Table(
-    "executions",
+ledger = Table(
+    "ledger",
     metadata,
-    Column("execution_id", String(64), primary_key=True),
+    Column("entry_id", String(96), primary_key=True),
     Column("company", String(128), nullable=False),
     Column("asset_id", String(64), nullable=False),
     Column("version", String(32)),
-    Column("customer_id", String(200)),
-    Column("outcome", String(32), nullable=False),
+    Column("caller", String(64), nullable=False),  # the API key's id, or "local" in-process
+    Column("consumer", String(200), nullable=False),  # customer_id when given, else the caller
+    Column("kind", String(16), nullable=False),  # execute | batch
+    Column(
+        "outcome", String(16), nullable=False
+    ),  # success | partial | client_error | server_error
     Column("error_code", String(64)),
     Column("latency_ms", Float, nullable=False),
-    Column("records", Integer, nullable=False, default=1),
+    Column("requests", Integer, nullable=False),
+    Column("succeeded", Integer, nullable=False),
+    Column("free_requests", Integer, nullable=False),
+    Column("unit_price_micros", BigInteger, nullable=False),
+    Column("charge_micros", BigInteger, nullable=False),  # exact: millionths of the currency
+    Column("currency", String(3), nullable=False),
+    Column(
+        "period", String(16), nullable=False
+    ),  # the free tier's period: 2026, 2026-11, 2026-11-27
     Column("created_at", String(32), nullable=False),
 )
-Index("ix_executions_asset_time", executions.c.asset_id, executions.c.created_at)
+Index("ix_ledger_asset_time", ledger.c.asset_id, ledger.c.created_at)
+Index("ix_ledger_version", ledger.c.asset_id, ledger.c.version, ledger.c.created_at)
+
+usage_counters = Table(
+    "usage_counters",
+    metadata,
+    Column("company", String(128), primary_key=True),
+    Column("asset_id", String(64), primary_key=True),
+    Column("consumer", String(200), primary_key=True),
+    Column("period", String(16), primary_key=True),
+    Column("succeeded", Integer, nullable=False),
+)
+
+deployments = Table(
+    "deployments",
+    metadata,
+    Column("deployment_id", String(64), primary_key=True),
+    Column("company", String(128), nullable=False),
+    Column("asset_id", String(64), nullable=False, index=True),
+    Column("version", String(32), nullable=False),
+    Column("previous_version", String(32)),
+    Column("strategy", String(32), nullable=False),
+    Column("status", String(16), nullable=False),  # deploying | active | rolled_back | failed
+    Column("phase", String(16), nullable=False),  # warming | switching | watching | done
+    Column("requested_by", String(64), nullable=False),
+    Column("rollback_threshold", JSON),
+    Column("watch_seconds", Float, nullable=False),
+    Column("min_requests", Integer, nullable=False),
+    Column("notification_webhooks", JSON, nullable=False),
+    Column("reason", Text),
+    Column("measurements", JSON),
+    Column("contract_check", JSON),
+    Column("coordinator", String(200), nullable=False),
+    Column("started_at", String(32), nullable=False),
+    Column("switched_at", String(32)),
+    Column("watch_until", String(32)),
+    Column("completed_at", String(32)),
+)
+
+deployment_acks = Table(
+    "deployment_acks",
+    metadata,
+    Column("deployment_id", String(64), primary_key=True),
+    Column("worker", String(200), primary_key=True),
+    Column("phase", String(16), primary_key=True),  # warm | switched
+    Column("error", Text),
+    Column("at", String(32), nullable=False),
+)
+
+pointer_changes = Table(
+    "pointer_changes",
+    metadata,
+    Column("change_id", String(64), primary_key=True),
+    Column("company", String(128), nullable=False),
+    Column("asset_id", String(64), nullable=False, index=True),
+    Column("from_version", String(32)),
+    Column("to_version", String(32), nullable=False),
+    Column("actor", String(200), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("deployment_id", String(64)),
+    Column("at", String(32), nullable=False),
+)
+
+serving_processes = Table(
+    "serving_processes",
+    metadata,
+    Column("worker", String(200), primary_key=True),
+    Column("started_at", String(32), nullable=False),
+    Column("heartbeat_at", String(32), nullable=False),
+)
 
 api_keys = Table(
     "api_keys",

@@ -10,8 +10,11 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, delete, event, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from engine.clock import new_id
 from engine.errors import ConflictError, NotFoundError
 from engine.store import schema as t
+from engine.store.deployments import DeploymentStore
+from engine.store.ledger import LedgerStore
 
 Row = dict[str, Any]
 _ASSET_SORTS = {
@@ -40,6 +43,8 @@ class SqlMetadataStore:
         if is_sqlite:
             event.listen(self._db, "connect", _sqlite_pragmas)
         t.metadata.create_all(self._db)
+        self.ledger = LedgerStore(self._db)
+        self.deployments = DeploymentStore(self._db)
 
     def close(self) -> None:
         self._db.dispose()
@@ -187,7 +192,15 @@ class SqlMetadataStore:
 
     def delete_asset(self, company: str, asset_id: str) -> None:
         with self._db.begin() as conn:
-            for table in (t.asset_sources, t.versions, t.jobs, t.executions):
+            for table in (
+                t.asset_sources,
+                t.versions,
+                t.jobs,
+                t.ledger,
+                t.usage_counters,
+                t.deployments,
+                t.pointer_changes,
+            ):
                 conn.execute(
                     delete(table).where(table.c.company == company, table.c.asset_id == asset_id)
                 )
@@ -235,8 +248,18 @@ class SqlMetadataStore:
             raise NotFoundError(f"Asset '{asset_id}' has no version {version}.")
         return dict(found)
 
-    def activate(self, company: str, asset_id: str, version: str, at: str) -> str | None:
-        """Point the asset at `version` in one transaction; return the previously active one."""
+    def activate(
+        self,
+        company: str,
+        asset_id: str,
+        version: str,
+        change: Mapping[str, Any],
+        previous_status: str = "deprecated",
+    ) -> str | None:
+        """Point the asset at `version` and record who moved it, when and why (`change`: at,
+        actor, reason, deployment_id?) in one transaction; return the previously active version,
+        which gets `previous_status` (deprecated, or failed when a rollback moved away from it)."""
+        at = change["at"]
         with self._db.begin() as conn:
             asset = conn.execute(
                 select(t.assets.c.active_version).where(
@@ -251,7 +274,7 @@ class SqlMetadataStore:
                 conn.execute(
                     update(t.versions)
                     .where(*scoped, t.versions.c.version == previous)
-                    .values(status="deprecated")
+                    .values(status=previous_status)
                 )
             conn.execute(
                 update(t.versions)
@@ -263,7 +286,49 @@ class SqlMetadataStore:
                 .where(t.assets.c.company == company, t.assets.c.asset_id == asset_id)
                 .values(active_version=version, updated_at=at)
             )
+            conn.execute(
+                insert(t.pointer_changes).values(
+                    change_id=new_id("chg"),
+                    company=company,
+                    asset_id=asset_id,
+                    from_version=previous,
+                    to_version=version,
+                    actor=change["actor"],
+                    reason=change["reason"],
+                    deployment_id=change.get("deployment_id"),
+                    at=at,
+                )
+            )
         return previous
+
+    def pointer_history(self, company: str, asset_id: str) -> list[Row]:
+        """Every change of the active pointer, newest first."""
+        with self._db.connect() as conn:
+            rows = (
+                conn.execute(
+                    select(t.pointer_changes)
+                    .where(
+                        t.pointer_changes.c.company == company,
+                        t.pointer_changes.c.asset_id == asset_id,
+                    )
+                    .order_by(t.pointer_changes.c.at.desc(), t.pointer_changes.c.change_id)
+                )
+                .mappings()
+                .all()
+            )
+        return [dict(r) for r in rows]
+
+    def set_version_status(self, company: str, asset_id: str, version: str, status: str) -> None:
+        with self._db.begin() as conn:
+            conn.execute(
+                update(t.versions)
+                .where(
+                    t.versions.c.company == company,
+                    t.versions.c.asset_id == asset_id,
+                    t.versions.c.version == version,
+                )
+                .values(status=status)
+            )
 
     def active_version(self, company: str, asset_id: str) -> str | None:
         with self._db.connect() as conn:
@@ -295,28 +360,6 @@ class SqlMetadataStore:
         if found is None:
             raise NotFoundError(f"No {kind or 'job'} '{job_id}'.")
         return dict(found)
-
-    # executions ------------------------------------------------------------------------------
-    def add_executions(self, rows: list[Row]) -> None:
-        if rows:
-            with self._db.begin() as conn:
-                conn.execute(insert(t.executions), rows)
-
-    def execution_stats(self, company: str, asset_id: str) -> Row:
-        with self._db.connect() as conn:
-            found = conn.execute(
-                select(
-                    func.count(),
-                    func.avg(t.executions.c.latency_ms),
-                    func.count(func.distinct(t.executions.c.customer_id)),
-                ).where(t.executions.c.company == company, t.executions.c.asset_id == asset_id)
-            ).first()
-        count, avg_latency, customers = found if found is not None else (0, None, 0)
-        return {
-            "total_requests": int(count),
-            "avg_latency_ms": avg_latency,
-            "unique_customers": int(customers),
-        }
 
     # API keys ----------------------------------------------------------------------------------
     def add_key(self, row: Row) -> None:

@@ -7,7 +7,7 @@ from typing import Any, Literal
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
-from engine.http.auth import Company
+from engine.http.auth import Company, caller_of
 from engine.http.models import (
     BatchAccepted,
     BatchResults,
@@ -43,7 +43,7 @@ async def execute(
     # hand-off to a worker thread adds, and threads would not run it in parallel anyway.
     timings: dict[str, float] = {}
     result = request.app.state.engine.execute(
-        company, asset_id, body.model_dump(exclude_unset=True), timings
+        company, asset_id, body.model_dump(exclude_unset=True), timings, caller_of(request)
     )
     server_timing = ", ".join(f"{name};dur={ms:.3f}" for name, ms in timings.items())
     # Returned as a response so the hot path skips a second validation of what the engine built.
@@ -60,7 +60,7 @@ def batch_execute(
 ) -> dict[str, object]:
     return {
         "data": request.app.state.engine.run_batch(
-            company, asset_id, body.model_dump(exclude_unset=True)
+            company, asset_id, body.model_dump(exclude_unset=True), caller_of(request)
         )
     }
 

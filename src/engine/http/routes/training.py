@@ -1,4 +1,4 @@
-"""Training (run now, recorded as a job), its status and logs; versions and deployment."""
+"""Training (run now, recorded as a job), its status, logs and report."""
 
 from __future__ import annotations
 
@@ -7,19 +7,14 @@ from fastapi.responses import HTMLResponse
 
 from engine.http.auth import Company
 from engine.http.models import (
-    Deployment,
     Envelope,
     JobCancelled,
-    ListEnvelope,
     TrainingJob,
     TrainingLogs,
     TrainingStarted,
-    VersionItem,
-    VersionsMeta,
 )
 from engine.service.jobs import duration_words
 from engine.service.training_request import TrainRequest
-from engine.service.versions import DeployRequest
 
 router = APIRouter(tags=["training and versions"])
 
@@ -45,28 +40,6 @@ def training_job(request: Request, company: Company, job_id: str) -> dict[str, o
 @router.get("/analytics/training-jobs/{job_id}/logs", response_model=Envelope[TrainingLogs])
 def training_logs(request: Request, company: Company, job_id: str) -> dict[str, object]:
     return {"data": request.app.state.engine.training_logs(company, job_id)}
-
-
-@router.get(
-    "/analytics/assets/{asset_id}/versions", response_model=ListEnvelope[VersionItem, VersionsMeta]
-)
-def list_versions(request: Request, company: Company, asset_id: str) -> dict[str, object]:
-    items, meta = request.app.state.engine.list_versions(company, asset_id)
-    return {"data": items, "meta": meta}
-
-
-@router.post(
-    "/analytics/assets/{asset_id}/versions/{version}/deploy", response_model=Envelope[Deployment]
-)
-def deploy(
-    request: Request,
-    company: Company,
-    asset_id: str,
-    version: str,
-    body: DeployRequest | None = None,
-) -> dict[str, object]:
-    payload = body.model_dump(exclude_unset=True) if body is not None else None
-    return {"data": request.app.state.engine.deploy(company, asset_id, version, payload)}
 
 
 @router.get(
