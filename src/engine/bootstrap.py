@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from engine.artifacts import FilesystemArtifactStore
+from engine.credentials import load_cipher
 from engine.service.context import Context
 from engine.service.execution_log import ExecutionLog
 from engine.service.model_cache import ModelCache
@@ -23,4 +24,5 @@ def build_context(settings: Settings) -> Context:
         models=ModelCache(store, artifacts),
         executions=ExecutionLog(store, settings.execution_log_flush_seconds),
         runner=PoolJobRunner(settings),
+        cipher=load_cipher(settings.secret_keys, settings.secret_key_file),
     )

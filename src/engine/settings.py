@@ -9,13 +9,16 @@ URLs put in responses (default: the address each request came in on).
 Jobs: `ENGINE_TRAINING_WORKERS` training processes (1), `ENGINE_BATCH_WORKERS` batch threads (2),
 `ENGINE_JOB_MODE` `process` (training in worker processes) or `thread`;
 `ENGINE_CALLBACK_ALLOWLIST` (comma-separated hosts or networks) permits internal callback targets.
+Credentials at rest: `ENGINE_SECRET_KEYS` (comma-separated Fernet keys; the first encrypts, all
+decrypt, so keys can be rotated), else the key file `ENGINE_SECRET_KEY_FILE` (default
+`<home>/secret.key`, created owner-only on first use).
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 
@@ -33,6 +36,8 @@ class Settings:
     training_workers: int = 1
     batch_workers: int = 2
     job_mode: str = "process"
+    secret_keys: tuple[str, ...] = field(default=(), repr=False)
+    secret_key_file: Path | None = None
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -56,6 +61,10 @@ class Settings:
             training_workers=int(env.get("ENGINE_TRAINING_WORKERS") or cls.training_workers),
             batch_workers=int(env.get("ENGINE_BATCH_WORKERS") or cls.batch_workers),
             job_mode=env.get("ENGINE_JOB_MODE") or cls.job_mode,
+            secret_keys=tuple(
+                k.strip() for k in (env.get("ENGINE_SECRET_KEYS") or "").split(",") if k.strip()
+            ),
+            secret_key_file=Path(env.get("ENGINE_SECRET_KEY_FILE") or home / "secret.key"),
         )
 
     def serving_defaults(self) -> Settings:

@@ -82,6 +82,10 @@ def routes(ids: dict[str, str]) -> list[tuple[str, str, dict[str, Any] | None]]:
             f"/analytics/assets/{asset}/versions/1.0.0/deploy",
             {"deployment_strategy": "blue_green"},
         ),
+        ("GET", f"/analytics/assets/{asset}/deployments", None),
+        ("GET", f"/analytics/assets/{asset}/versions/history", None),
+        ("POST", f"/analytics/assets/{asset}/versions/rollback", {"reason": "taken over"}),
+        ("GET", f"/analytics/assets/{asset}/usage", None),
     ]
 
 

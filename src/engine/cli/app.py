@@ -138,6 +138,24 @@ def keys_webhook_secret(company: str) -> None:
         sys.stdout.write(callbacks.company_secret(engine.context, company) + "\n")
 
 
+@keys_app.command("new-secret-key")
+def keys_new_secret_key() -> None:
+    """Print a new key for sealing credentials (for ENGINE_SECRET_KEYS)."""
+    from cryptography.fernet import Fernet
+
+    sys.stdout.write(Fernet.generate_key().decode() + "\n")
+
+
+@keys_app.command("reseal")
+def keys_reseal() -> None:
+    """Re-seal every stored credential with the first key of ENGINE_SECRET_KEYS (run after
+    putting a new key first; remove the old key once this has run)."""
+    from engine.service.secrets_rotation import reseal_all
+
+    with _engine() as engine:
+        _print(reseal_all(engine.context))
+
+
 @app.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)

@@ -11,7 +11,11 @@ from engine.registry import Registry
 CONNECTORS: Registry[Connector] = Registry(
     "data source type",
     "engine.connectors",
-    {"duckdb": "engine.connectors.duckdb:DuckDBConnector"},
+    {
+        "duckdb": "engine.connectors.duckdb:DuckDBConnector",
+        "bigquery": "engine.connectors.bigquery:BigQueryConnector",
+        "snowflake": "engine.connectors.snowflake:SnowflakeConnector",
+    },
 )
 
 

@@ -40,7 +40,11 @@ def signature(secret: str, timestamp: str, body: bytes) -> str:
 
 
 def company_secret(ctx: Context, company: str) -> str:
-    return ctx.store.webhook_secret(company, secrets.token_urlsafe(32), now_iso())
+    """The company's signing secret (created on first use), stored sealed."""
+    stored = ctx.store.webhook_secret(
+        company, ctx.cipher.seal_text(secrets.token_urlsafe(32)), now_iso()
+    )
+    return ctx.cipher.open_text(stored)
 
 
 def _allowed(host: str, addresses: Sequence[str], allowlist: Sequence[str]) -> bool:

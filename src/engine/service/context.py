@@ -9,6 +9,7 @@ from typing import Any
 
 from engine.artifacts import FilesystemArtifactStore
 from engine.clock import iso, now
+from engine.credentials import CredentialCipher
 from engine.ports import Connector, JobRunner
 from engine.service.execution_log import ExecutionLog
 from engine.service.model_cache import ModelCache
@@ -24,6 +25,7 @@ class Context:
     models: ModelCache
     executions: ExecutionLog
     runner: JobRunner
+    cipher: CredentialCipher
     connectors: dict[tuple[str, str], Connector] = field(default_factory=dict)
     serving: dict[tuple[str, str, str], Any] = field(default_factory=dict)
     clock: Callable[[], datetime] = now  # what the ledger stamps and its windows are measured to

@@ -32,7 +32,7 @@ def check_paths(ctx: Context, source_type: str, config: dict[str, Any]) -> None:
 def open_source(ctx: Context, company: str, source_id: str) -> Connector:
     row = ctx.store.get_source(company, source_id)
     check_paths(ctx, row["type"], row["connection_config"])
-    return open_connector(row["type"], row["connection_config"])
+    return open_connector(row["type"], ctx.cipher.open_config(row["connection_config"]))
 
 
 def cached_connector(ctx: Context, company: str, source_id: str) -> Connector:

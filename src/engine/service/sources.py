@@ -49,7 +49,7 @@ def connect(ctx: Context, company: str, body: dict[str, Any]) -> dict[str, Any]:
             "source_id": source_id,
             "name": request.name,
             "type": request.type,
-            "connection_config": request.connection_config,
+            "connection_config": ctx.cipher.seal_config(request.connection_config),
             "access_level": request.access_level,
             "status": "connected" if test["status"] == "passed" else "failed",
             "tables": test.pop("tables"),
@@ -121,16 +121,33 @@ def describe(
         "associated_assets": ctx.store.assets_of_source(company, source_id),
         "created_at": row["created_at"],
     }
+    config = row["connection_config"]
+    out["connection_details"].update(
+        {k: v for k, v in ctx.cipher.redact_config(config).items() if k in _SHOWN_DETAILS}
+    )
+    if row["type"] == "bigquery":  # the contract's list item names these at the top level
+        out["project_id"] = config.get("project")
+        out["dataset"] = config.get("dataset")
+        if config.get("location"):
+            out["connection_details"]["region"] = config["location"]
     if include_test:
         out["connection_test"] = row["connection_test"]
+        sealed = ctx.cipher.sealed_fields(config)
         out["security"] = {
-            # DuckDB configs hold file paths, no secrets; warehouse credentials are encrypted
-            # at rest by their connectors' issue and reported here truthfully then.
-            "encrypted": False,
+            # The truth about what is stored: credentials sealed with Fernet, or none at all
+            # (a DuckDB source over local files has no credentials to encrypt).
+            "encrypted": bool(sealed),
+            "encrypted_fields": sealed,
             "access_level": row["access_level"],
             "read_only_enforcement": "sql parsed and checked before execution",
         }
     return out
+
+
+# Connection settings worth showing (never credentials): where the data is.
+_SHOWN_DETAILS = frozenset(
+    {"project", "dataset", "location", "account", "database", "schema", "warehouse", "role"}
+)
 
 
 def list_sources(

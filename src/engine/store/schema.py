@@ -226,6 +226,6 @@ company_secrets = Table(
     "company_secrets",
     metadata,
     Column("company", String(128), primary_key=True),
-    Column("webhook_secret", String(128), nullable=False),
+    Column("webhook_secret", Text, nullable=False),  # sealed: "fernet:<token>"
     Column("created_at", String(32), nullable=False),
 )

@@ -81,6 +81,23 @@ class SqlMetadataStore:
             rows = conn.execute(query.order_by(t.data_sources.c.created_at)).mappings().all()
         return [dict(r) for r in rows]
 
+    def every_source(self) -> list[Row]:
+        """Every company's sources: for re-sealing credentials under a new key only."""
+        with self._db.connect() as conn:
+            return [dict(r) for r in conn.execute(select(t.data_sources)).mappings().all()]
+
+    def every_webhook_secret(self) -> list[Row]:
+        with self._db.connect() as conn:
+            return [dict(r) for r in conn.execute(select(t.company_secrets)).mappings().all()]
+
+    def replace_webhook_secret(self, company: str, stored: str) -> None:
+        with self._db.begin() as conn:
+            conn.execute(
+                update(t.company_secrets)
+                .where(t.company_secrets.c.company == company)
+                .values(webhook_secret=stored)
+            )
+
     def update_source(self, company: str, source_id: str, values: Mapping[str, Any]) -> None:
         with self._db.begin() as conn:
             conn.execute(
