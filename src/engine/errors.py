@@ -6,6 +6,7 @@
     ├── ValidationError (ValueError)         bad input; carries field-level `details`
     │   ├── DataValidationError              a validation rule failed on the training data
     │   └── UnsafeQueryError                 SQL that is not a single read-only SELECT
+    │       └── UnknownTableError            ... or one over a table the source does not have
     ├── NotFoundError (LookupError)          no such resource for this company
     ├── ConflictError                        the resource's state forbids the operation
     │   └── JobCancelledError                a job stopped because it was cancelled
@@ -61,6 +62,10 @@ class DataValidationError(ValidationError):
 
 class UnsafeQueryError(ValidationError):
     code = "unsafe_query"
+
+
+class UnknownTableError(UnsafeQueryError):
+    """A read-only query over a table the source does not have."""
 
 
 class NotFoundError(EngineError, LookupError):

@@ -47,6 +47,10 @@ class Registry(Mapping[str, str], Generic[T]):
         except KeyError:
             raise ConfigurationError(self.unknown_message(name)) from None
 
+    def __contains__(self, name: object) -> bool:
+        self._ensure_entry_points()
+        return name in self._paths
+
     def __iter__(self) -> Iterator[str]:
         self._ensure_entry_points()
         return iter(sorted(self._paths))

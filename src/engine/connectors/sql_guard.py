@@ -17,7 +17,7 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.errors import ParseError, TokenError
 
-from engine.errors import UnsafeQueryError
+from engine.errors import UnknownTableError, UnsafeQueryError
 
 _WRITE_NODES: tuple[type[exp.Expression], ...] = (
     exp.Insert,
@@ -140,7 +140,10 @@ def _check_table(node: exp.Table, ctes: set[str], allowed: set[str] | None) -> N
     if not node.db and name in ctes:
         return
     if allowed is not None and name not in allowed:
-        raise _refuse(f"the table '{node.name}' is not one of this source's tables")
+        raise UnknownTableError(
+            f"Query refused: the table '{node.name}' is not one of this source's tables "
+            f"({', '.join(sorted(allowed)) or 'it has none'})."
+        )
 
 
 def render_read_only(sql: str, dialect: str, allowed_tables: Collection[str] | None = None) -> str:

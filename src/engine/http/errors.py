@@ -13,6 +13,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from engine import errors
 from engine.domain.parsing import field_path
@@ -135,10 +136,37 @@ def install(app: FastAPI) -> None:
             exc.status_code, code, str(exc.detail), headers=getattr(exc, "headers", None)
         )
 
-    @app.exception_handler(Exception)
-    async def unexpected(_: Request, exc: Exception) -> JSONResponse:
-        error_id = uuid.uuid4().hex[:12]
-        log.error("unexpected error %s", error_id, exc_info=exc)
-        return error_response(
-            500, "internal_error", f"An unexpected error occurred (error id {error_id})."
-        )
+    app.add_middleware(UnexpectedErrors)
+
+
+class UnexpectedErrors:
+    """Any other exception becomes a 500 in the one shape, with an error id that is also in the
+    log. A middleware rather than an `Exception` handler: Starlette re-raises after such a
+    handler, and the server then drops the keep-alive connection, so a client's next request on
+    it fails too."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def watched_send(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watched_send)
+        except Exception as exc:
+            if started:  # too late for a response of our own; let the server end it
+                raise
+            error_id = uuid.uuid4().hex[:12]
+            log.error("unexpected error %s", error_id, exc_info=exc)
+            response = error_response(
+                500, "internal_error", f"An unexpected error occurred (error id {error_id})."
+            )
+            await response(scope, receive, send)

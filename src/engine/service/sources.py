@@ -13,7 +13,7 @@ from engine.clock import now_iso
 from engine.connectors import CONNECTORS, open_connector
 from engine.domain.asset_config import AssetSpec, Strict
 from engine.domain.parsing import parse
-from engine.errors import ConfigurationError, EngineError, ValidationError
+from engine.errors import ConfigurationError, EngineError, UnknownTableError, ValidationError
 from engine.ports import Connector
 from engine.service import contract_check
 from engine.service.context import Context
@@ -82,21 +82,27 @@ def _connection_test(
                 connector.query(validation_query)
         finally:
             connector.close()
+    except UnknownTableError as exc:  # safe SQL over a table that is not there: a failed test
+        return _failed(exc.message, started)
     except (ValidationError, ConfigurationError):
         raise
     except EngineError as exc:
-        return {
-            "status": "failed",
-            "reason": exc.message,
-            "latency_ms": _ms(started),
-            "tables": [],
-            "tables_discovered": 0,
-        }
+        return _failed(exc.message, started)
     return {
         "status": "passed",
         "latency_ms": _ms(started),
         "tables": tables,
         "tables_discovered": len(tables),
+    }
+
+
+def _failed(reason: str, started: float) -> dict[str, Any]:
+    return {
+        "status": "failed",
+        "reason": reason,
+        "latency_ms": _ms(started),
+        "tables": [],
+        "tables_discovered": 0,
     }
 
 

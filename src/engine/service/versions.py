@@ -67,14 +67,24 @@ def rollback(
 
     row = ctx.store.get_asset(company, asset_id)
     current = row["active_version"]
-    changes = ctx.store.pointer_history(company, asset_id)
-    if current is None or not changes or changes[0]["from_version"] is None:
+    target = _previous_good(ctx, company, asset_id, current)
+    if current is None or target is None:
         raise ConflictError(f"Asset '{asset_id}' has no previously active version to roll back to.")
-    target = changes[0]["from_version"]
     why = reason or f"rolled back from {current} to {target}"
     switched = activate(ctx, company, asset_id, target, actor=actor, reason=f"rollback: {why}")
     deployments.end_watch_by_rollback(ctx, company, asset_id, current, actor, why)
     return {**switched, "rolled_back_from": current, "reason": why}
+
+
+def _previous_good(ctx: Context, company: str, asset_id: str, current: str | None) -> str | None:
+    """The version active before the current one, passing over versions that failed (an
+    automatic rollback's bad version is not where a manual rollback should land)."""
+    status = {v["version"]: v["status"] for v in ctx.store.list_versions(company, asset_id)}
+    for change in ctx.store.pointer_history(company, asset_id):
+        candidate = change["from_version"]
+        if candidate and candidate != current and status.get(candidate) != "failed":
+            return str(candidate)
+    return None
 
 
 def list_versions(

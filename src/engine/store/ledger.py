@@ -199,13 +199,16 @@ class LedgerStore:
             }
 
     def window(self, company: str, asset_id: str, version: str, since: str) -> Row:
-        """What one version did since `since`: the figures automatic rollback judges by."""
+        """What one version did since `since`: the figures automatic rollback judges by —
+        requests and those failed by the engine, and the count and mean latency of successful
+        single executions (as avg_response_time is everywhere)."""
         l = t.ledger.c  # noqa: E741
+        served = (l.kind == "execute") & (l.outcome == "success")
         query = select(
             func.coalesce(func.sum(l.requests), 0),
             func.coalesce(func.sum(case((l.outcome == "server_error", l.requests), else_=0)), 0),
-            func.count(case((l.kind == "execute", 1), else_=None)),
-            func.avg(case((l.kind == "execute", l.latency_ms), else_=None)),
+            func.count(case((served, 1), else_=None)),
+            func.avg(case((served, l.latency_ms), else_=None)),
         ).where(
             l.company == company,
             l.asset_id == asset_id,

@@ -1,0 +1,1 @@
+"""Test-only plug-ins (algorithms registered by the tests that need them)."""
