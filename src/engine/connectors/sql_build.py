@@ -3,12 +3,22 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlglot import exp
 
 from engine.errors import ValidationError
 from engine.ports import Between, RowFilter
+
+
+@dataclass(frozen=True)
+class Binding:
+    """The value bound to one `?` placeholder, and the column it is compared with (a driver
+    with strict parameter types types the value after the column)."""
+
+    column: str
+    value: Any
 
 
 def select_statement(
@@ -19,29 +29,47 @@ def select_statement(
     dialect: str,
 ) -> tuple[str, list[Any]]:
     """Return (sql, params) with `?` placeholders for every filter value."""
+    sql, bindings = bound_select(table, columns, where, limit, dialect)
+    return sql, [b.value for b in bindings]
+
+
+def bound_select(
+    table: str,
+    columns: Sequence[str] | None,
+    where: RowFilter | None,
+    limit: int | None,
+    dialect: str,
+    schema: str | None = None,
+) -> tuple[str, list[Binding]]:
+    """Return (sql, bindings) in placeholder order; `schema` qualifies the table name."""
     projection: list[exp.Expression] = (
         [exp.column(c, quoted=True) for c in columns] if columns else [exp.Star()]
     )
-    query = exp.select(*projection).from_(exp.to_table(table, quoted=True))
-    params: list[Any] = []
+    source = (
+        exp.table_(table, db=schema, quoted=True)
+        if schema is not None
+        else exp.table_(table, quoted=True)
+    )
+    query = exp.select(*projection).from_(source)
+    bindings: list[Binding] = []
     for column, value in (where or {}).items():
-        query = query.where(_condition(column, value, params))
+        query = query.where(_condition(column, value, bindings))
     if limit is not None:
         if limit < 0:
             raise ValidationError.for_field("limit", "must be 0 or more")
         query = query.limit(int(limit))
-    return query.sql(dialect=dialect), params
+    return query.sql(dialect=dialect), bindings
 
 
-def _condition(column: str, value: Any, params: list[Any]) -> exp.Expression:
+def _condition(column: str, value: Any, bindings: list[Binding]) -> exp.Expression:
     col = exp.column(column, quoted=True)
     if isinstance(value, Between):
         parts: list[exp.Expression] = []
         if value.start is not None:
-            params.append(value.start)
+            bindings.append(Binding(column, value.start))
             parts.append(exp.GTE(this=col.copy(), expression=exp.Placeholder()))
         if value.end is not None:
-            params.append(value.end)
+            bindings.append(Binding(column, value.end))
             parts.append(exp.LTE(this=col.copy(), expression=exp.Placeholder()))
         if not parts:
             return exp.true()
@@ -50,9 +78,9 @@ def _condition(column: str, value: Any, params: list[Any]) -> exp.Expression:
         values = list(value)
         if not values:
             return exp.false()
-        params.extend(values)
+        bindings.extend(Binding(column, v) for v in values)
         return col.isin(*[exp.Placeholder() for _ in values])
     if value is None:
         return exp.Is(this=col, expression=exp.null())
-    params.append(value)
+    bindings.append(Binding(column, value))
     return exp.EQ(this=col, expression=exp.Placeholder())

@@ -191,7 +191,7 @@ def test(ctx: Context, company: str, source_id: str) -> dict[str, Any]:
             if tables:
                 checks.attempt("read_access", lambda: connector.read_table(tables[0], limit=5))
                 count = exp.select(exp.Count(this=exp.Star())).from_(
-                    exp.to_table(tables[0], quoted=True)
+                    exp.table_(tables[0], quoted=True)
                 )
                 checks.attempt(
                     "row_count", lambda: connector.query(count.sql(dialect=connector.dialect))

@@ -30,7 +30,7 @@ def table_rows(ctx: Context, company: str, asset_id: str, table: str) -> int:
         raise ValidationError.for_field(
             "source_table.table", f"'{table}' is not a table of the asset's source"
         )
-    count = exp.select(exp.Count(this=exp.Star()).as_("n")).from_(exp.to_table(table, quoted=True))
+    count = exp.select(exp.Count(this=exp.Star()).as_("n")).from_(exp.table_(table, quoted=True))
     counted = connector.query(count.sql(dialect=connector.dialect))
     return int(counted.column("n")[0].as_py())
 
