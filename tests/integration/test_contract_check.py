@@ -200,3 +200,24 @@ def test_a_table_batch_with_warnings_runs_and_reports_them(
     assert status["contract_check"] == accepted["contract_check"]
     records = engine.run_batch("acme", asset_id, {"batch_data": [{"input_data": {}}]})
     assert records["contract_check"] is None
+
+
+def test_a_source_kept_open_sees_a_rewritten_file(
+    trained: tuple[Engine, str], small_csv: Path
+) -> None:
+    """Entity look-ups go through a connector kept open; a CSV rewritten under it is read again
+    (within a second) rather than served from the copy loaded at first use."""
+    import time
+
+    from engine.errors import NotFoundError
+
+    engine, asset_id = trained
+    frame = pd.read_csv(small_csv)
+    first = str(frame["customerID"][0])
+    engine.execute("acme", asset_id, {"input_data": {"customer_id": first}})  # opens and keeps
+    frame.iloc[1:].to_csv(small_csv, index=False)  # that customer is gone now
+    time.sleep(1.1)
+    with pytest.raises(NotFoundError):
+        engine.execute("acme", asset_id, {"input_data": {"customer_id": first}})
+    second = str(frame["customerID"][1])
+    assert engine.execute("acme", asset_id, {"input_data": {"customer_id": second}})["results"]

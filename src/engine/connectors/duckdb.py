@@ -9,6 +9,7 @@ passes the read-only guard and may reference only the source's own tables.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ from engine.connectors.sql_guard import render_read_only
 from engine.errors import ConnectorError, NotFoundError, ValidationError
 from engine.ports import RowFilter
 
+_RECHECK_SECONDS = 1.0
 _READERS = {".csv": "read_csv_auto", ".tsv": "read_csv_auto", ".parquet": "read_parquet"}
 
 
@@ -32,6 +34,9 @@ class DuckDBConnector:
         self._conn: duckdb.DuckDBPyConnection | None = None
         self._lock = threading.Lock()
         self._tables: list[str] = []
+        self._signature: tuple[tuple[str, int, int], ...] = ()
+        self._checked_at = time.monotonic()
+        self._retired: list[duckdb.DuckDBPyConnection] = []
 
     @staticmethod
     def file_paths(connection_config: Mapping[str, Any]) -> list[tuple[str, Path]]:
@@ -46,9 +51,38 @@ class DuckDBConnector:
 
     def _connection(self) -> duckdb.DuckDBPyConnection:
         with self._lock:
+            if self._conn is not None and self._files_changed():
+                # CSV files are loaded once, and views read what the files were: a source kept
+                # open (entity look-ups, table batches) must see a rewritten file. The old
+                # connection is retired, not closed, so a read still running on it finishes;
+                # the one retired before it (a second or more ago) is closed now.
+                for retired in self._retired:
+                    retired.close()
+                self._retired = [self._conn]
+                self._conn = None
             if self._conn is None:
+                self._signature = self._file_signature()
                 self._conn = self._open()
             return self._conn
+
+    def _files_changed(self) -> bool:
+        """Whether a file of the source changed since it was opened (checked once a second)."""
+        now = time.monotonic()
+        if now - self._checked_at < _RECHECK_SECONDS:
+            return False
+        self._checked_at = now
+        return self._file_signature() != self._signature
+
+    def _file_signature(self) -> tuple[tuple[str, int, int], ...]:
+        signature = []
+        for _, path in self.file_paths(self._config):
+            try:
+                status = path.expanduser().stat()
+            except OSError:
+                signature.append((str(path), -1, -1))
+                continue
+            signature.append((str(path), status.st_mtime_ns, status.st_size))
+        return tuple(signature)
 
     def _open(self) -> duckdb.DuckDBPyConnection:
         database = self._config.get("database")
@@ -168,9 +202,10 @@ class DuckDBConnector:
 
     def close(self) -> None:
         with self._lock:
-            if self._conn is not None:
-                self._conn.close()
-                self._conn = None
+            for conn in [*self._retired, *([self._conn] if self._conn is not None else [])]:
+                conn.close()
+            self._retired.clear()
+            self._conn = None
 
 
 def _existing(path: Path, field: str) -> Path:
