@@ -12,26 +12,14 @@ from __future__ import annotations
 import argparse
 import json
 import tempfile
-import time
-from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
 
+from bench_execute import timings  # this folder is on the path when run as a script
 from engine import Engine, Settings, demo
 
 COMPANY = "bench"
-
-
-def timings(call: Callable[[], object], repeat: int, warmup: int) -> np.ndarray:
-    for _ in range(warmup):
-        call()
-    out = np.empty(repeat)
-    for i in range(repeat):
-        start = time.perf_counter()
-        call()
-        out[i] = time.perf_counter() - start
-    return out * 1000.0
 
 
 def main() -> None:

@@ -453,22 +453,16 @@ def _meter_batch(
         counts[0] += 1
         counts[1] += int(succeeded)
     for consumer, (requests, succeeded) in per_consumer.items():
-        ctx.executions.record(
-            entry(
-                ctx,
-                company=company,
-                asset_id=serve.asset_id,
-                version=serve.version,
-                caller=caller,
-                consumer=consumer,
-                kind="batch",
-                outcome="success" if succeeded == requests else "partial",
-                latency_ms=elapsed_ms,
-                requests=requests,
-                succeeded=succeeded,
-                price=serve.price,
-                entry_id=None if entry_prefix is None else chunk_entry_id(entry_prefix, consumer),
-            )
+        meter_rows(
+            ctx,
+            company,
+            serve,
+            requests,
+            succeeded,
+            elapsed_ms,
+            caller,
+            entry_id=None if entry_prefix is None else chunk_entry_id(entry_prefix, consumer),
+            consumer=consumer,
         )
 
 
@@ -481,8 +475,10 @@ def meter_rows(
     elapsed_ms: float,
     caller: str,
     entry_id: str | None = None,
+    consumer: str | None = None,
 ) -> None:
-    """Record rows scored column-wise (a table batch's chunk) as one consumer's usage."""
+    """Record rows scored together as one consumer's usage (the caller's, unless named): a
+    table batch's chunk, or one consumer's records in a batch."""
     ctx.executions.record(
         entry(
             ctx,
@@ -490,7 +486,7 @@ def meter_rows(
             asset_id=serve.asset_id,
             version=serve.version,
             caller=caller,
-            consumer=None,
+            consumer=consumer,
             kind="batch",
             outcome="success" if succeeded == requests else "partial",
             latency_ms=elapsed_ms,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, timedelta
 from typing import Any
 
 from engine.clock import iso, new_id
@@ -25,6 +25,7 @@ from engine.errors import (
     ValidationError,
 )
 from engine.service.context import Context
+from engine.service.jobs import parse_time
 
 LOCAL_CALLER = "local"  # in-process calls through the Python API
 RECENT_DAYS = 30
@@ -52,9 +53,6 @@ class PriceSnapshot:
             pricing.free_tier.requests,
             pricing.free_tier.period,
         )
-
-
-FREE = PriceSnapshot(0, "USD", 0, "monthly")
 
 
 def outcome_of(error: BaseException) -> tuple[str, str]:
@@ -118,7 +116,7 @@ def _instant(value: str | None, field: str) -> str | None:
     if value is None:
         return None
     try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        moment = parse_time(value)
     except ValueError as exc:
         raise ValidationError.for_field(field, "must be an ISO 8601 date or time") from exc
     return iso(moment if moment.tzinfo else moment.replace(tzinfo=UTC))
