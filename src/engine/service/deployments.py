@@ -397,7 +397,10 @@ def _notify(ctx: Context, deployment_id: str, event: str) -> None:
 
 
 def view(ctx: Context, company: str, deployment_id: str) -> dict[str, Any]:
-    row = ctx.store.deployments.get(company, deployment_id)
+    return _view_of(ctx, ctx.store.deployments.get(company, deployment_id))
+
+
+def _view_of(ctx: Context, row: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {
         "deployment_id": row["deployment_id"],
         "asset_id": row["asset_id"],
@@ -446,10 +449,7 @@ def _estimated_completion(ctx: Context, row: dict[str, Any]) -> str:
 
 def list_deployments(ctx: Context, company: str, asset_id: str) -> list[dict[str, Any]]:
     ctx.store.get_asset(company, asset_id)
-    return [
-        view(ctx, company, d["deployment_id"])
-        for d in ctx.store.deployments.for_asset(company, asset_id)
-    ]
+    return [_view_of(ctx, row) for row in ctx.store.deployments.for_asset(company, asset_id)]
 
 
 def resume_orphans(ctx: Context) -> list[str]:
