@@ -21,7 +21,8 @@ class ExecutionLog:
         self._flush_seconds = flush_seconds
         self._max_buffer = max_buffer
         self._buffer: list[dict[str, Any]] = []
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # guards the buffer; held only to append or swap
+        self._writing = threading.Lock()  # held for a whole flush
         self._wake = threading.Event()
         self._closed = threading.Event()
         self._thread: threading.Thread | None = None
@@ -46,16 +47,20 @@ class ExecutionLog:
             self.flush()
 
     def flush(self) -> None:
-        with self._lock:
-            rows, self._buffer = self._buffer, []
-        if not rows:
-            return
-        try:
-            self._store.ledger.add(rows)
-        except Exception:  # the ledger must never take serving down; keep rows for the next try
-            log.exception("could not write %d execution records; will retry", len(rows))
+        """Write everything recorded so far. One flush at a time: a caller that flushes while
+        the background thread is writing waits for that write, so that when flush returns,
+        every row recorded before the call is in the store."""
+        with self._writing:
             with self._lock:
-                self._buffer[:0] = rows
+                rows, self._buffer = self._buffer, []
+            if not rows:
+                return
+            try:
+                self._store.ledger.add(rows)
+            except Exception:  # the ledger must never take serving down; retry next time
+                log.exception("could not write %d execution records; will retry", len(rows))
+                with self._lock:
+                    self._buffer[:0] = rows
 
     def close(self) -> None:
         self._closed.set()
