@@ -17,11 +17,11 @@ from hypothesis.extra.numpy import arrays
 from sklearn.datasets import make_classification
 from sklearn.metrics import roc_auc_score
 
-from engine.algorithms import ALGORITHMS, Classifier, make_classifier
+from engine.algorithms import ALGORITHMS, CLASSIFICATION, Classifier, make_classifier, task_of
 from engine.algorithms.base import logit
 from engine.errors import ConfigurationError, ConflictError, EngineError, ValidationError
 
-NAMES = list(ALGORITHMS)
+NAMES = [name for name in ALGORITHMS if task_of(name) == CLASSIFICATION]
 # Documented exception to the log-odds vocabulary: a forest averages probabilities, so its
 # contributions are in probability units (see RandomForestClassifier's docstring).
 PROBABILITY_UNITS = frozenset({"random_forest"})

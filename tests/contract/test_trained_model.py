@@ -11,13 +11,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine.algorithms import ALGORITHMS, make_classifier
+from engine.algorithms import ALGORITHMS, CLASSIFICATION, make_classifier, task_of
 from engine.algorithms.base import logit
 from engine.features import FeatureEncoder
 from engine.intervals import CohortInterval
 from engine.trained_model import CALIBRATION_FILE, FEATURES_FILE, TrainedModel
 
-NAMES = list(ALGORITHMS)
+NAMES = [name for name in ALGORITHMS if task_of(name) == CLASSIFICATION]
 FEATURES = ["tenure", "partner", "contract"]
 CONTRACTS = ["Month-to-month", "One year", "Two year"]
 PROBABILITY_UNITS = frozenset({"random_forest"})  # see RandomForestClassifier's docstring

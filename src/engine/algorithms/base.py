@@ -54,7 +54,8 @@ def validate_hyperparameters(cls: Any, algorithm: str, given: dict[str, Any]) ->
             continue
         expected = allowed[key]
         ok_int_for_float = isinstance(value, int) and expected in (float, (int, float))
-        if (isinstance(value, bool) and expected is not bool) or not (
+        takes_bool = expected is bool or (isinstance(expected, tuple) and bool in expected)
+        if (isinstance(value, bool) and not takes_bool) or not (
             isinstance(value, expected) or ok_int_for_float
         ):
             names = (
