@@ -1,7 +1,8 @@
 """Immutable versioned artifacts on the filesystem: `models/<asset_id>/<version>/`.
 
-A version directory holds the payload files and `manifest.json`, which records the sha256 of
-every payload file. A version is written into a hidden temporary directory beside its final
+A version directory holds the payload files (a forecasting version keeps each series' model in
+a folder of its own) and `manifest.json`, which records the sha256 of every payload file by its
+path relative to the version. A version is written into a hidden temporary directory beside its final
 place, flushed, and renamed into place in one step, so a crash never leaves a half-written
 version visible; an existing version is never overwritten. Reading verifies every checksum
 before anything is deserialized.
@@ -72,9 +73,7 @@ class FilesystemArtifactStore:
         staging.mkdir()
         try:
             write_payload(staging)
-            files = {
-                p.name: sha256_file(p) for p in sorted(staging.iterdir()) if p.name != MANIFEST
-            }
+            files = {name: sha256_file(staging / name) for name in _payload_files(staging)}
             full = {**manifest, "format_version": FORMAT_VERSION, "files": files}
             (staging / MANIFEST).write_text(json.dumps(full, indent=2, sort_keys=True, default=str))
             _fsync_tree(staging)
@@ -102,7 +101,7 @@ class FilesystemArtifactStore:
             raise ArtifactIntegrityError(
                 f"The manifest of {asset_id} {version} is unreadable; the artifact is refused."
             ) from exc
-        present = {p.name for p in directory.iterdir() if p.name != MANIFEST}
+        present = set(_payload_files(directory))
         if present != set(files):
             raise ArtifactIntegrityError(
                 f"Artifact {asset_id} {version} has files {sorted(present)} but its manifest "
@@ -137,8 +136,20 @@ class FilesystemArtifactStore:
             shutil.rmtree(directory)
 
 
+def _payload_files(directory: Path) -> list[str]:
+    """Every file under the version, as a relative posix path, the manifest excepted."""
+    return sorted(
+        p.relative_to(directory).as_posix()
+        for p in directory.rglob("*")
+        if p.is_file() and p.relative_to(directory).as_posix() != MANIFEST
+    )
+
+
 def _fsync_tree(directory: Path) -> None:
     for path in directory.iterdir():
+        if path.is_dir():
+            _fsync_tree(path)
+            continue
         with path.open("rb") as handle:
             os.fsync(handle.fileno())
     with _directory_handle(directory) as fd:

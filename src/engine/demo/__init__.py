@@ -3,6 +3,9 @@
 from pathlib import Path
 
 DATA = Path(__file__).parent / "data" / "telco_customer_churn.csv"
+AIR_PASSENGERS = Path(__file__).parent / "data" / "air_passengers.csv"
+PEYTON_MANNING = Path(__file__).parent / "data" / "peyton_manning_log_views.csv"
+US_RETAIL_SALES = Path(__file__).parent / "data" / "us_retail_sales.csv"
 
 FEATURES = [
     "gender",

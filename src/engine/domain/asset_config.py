@@ -36,6 +36,17 @@ class DataSourceRef(Strict):
     access_level: Literal["read_only"] = "read_only"
 
 
+class Backtest(Strict):
+    """Rolling-origin evaluation of a forecasting asset: `cross_validation_folds` cutoffs, the
+    last one `prediction_horizon` steps before the end of each series, earlier ones `period`
+    steps apart, none leaving fewer than `initial` steps to fit on."""
+
+    period: int | None = Field(
+        default=None, gt=0, description="Steps between cutoffs; default the horizon."
+    )
+    initial: int | None = Field(default=None, gt=0, description="Fewest steps a fold fits on.")
+
+
 class Configuration(Strict):
     model_type: str = "classification"
     algorithms: list[str] = Field(default_factory=lambda: ["xgboost"], min_length=1)
@@ -49,8 +60,30 @@ class Configuration(Strict):
     prediction_horizon: int | None = Field(
         default=None,
         gt=0,
-        description="Days ahead the target looks; requests must ask for the same.",
+        description=(
+            "Classification: days ahead the target looks; requests must ask for the same. "
+            "Time series: steps of the series' frequency forecast and backtested, the longest "
+            "horizon a request may ask for (default by frequency: 30 days, 13 weeks, 12 months…)."
+        ),
     )
+    series_keys: list[str] = Field(
+        default_factory=list,
+        description="Time series: columns whose values name one series each (product_category).",
+    )
+    frequency: str | None = Field(
+        default=None, description="Time series: pandas offset alias; inferred from the dates."
+    )
+    season_length: int | None = Field(
+        default=None, ge=1, description="Time series: steps per season; default by frequency."
+    )
+    value_transform: Literal["none", "log"] = "none"
+    confidence_levels: list[float] = Field(
+        default_factory=lambda: [0.8, 0.95],
+        min_length=1,
+        description="Time series: interval levels returned by default (0.8 or 80).",
+    )
+    selection_metric: Literal["mase", "smape", "mape", "rmse"] = "mase"
+    backtest: Backtest = Field(default_factory=Backtest)
     validation_split: float = Field(default=0.2, ge=0.05, le=0.5)
     cross_validation_folds: int = Field(default=5, ge=2, le=20)
     performance_threshold: float | None = Field(default=None, ge=0.0, le=1.0)
@@ -84,6 +117,18 @@ class Configuration(Strict):
             raise ValueError("the target cannot also be a feature")
         return value
 
+    @field_validator("confidence_levels")
+    @classmethod
+    def _levels(cls, value: list[float]) -> list[float]:
+        return normalise_levels(value)
+
+    @field_validator("series_keys")
+    @classmethod
+    def _unique_keys(cls, value: list[str]) -> list[str]:
+        if len(set(value)) != len(value):
+            raise ValueError("series keys are listed more than once")
+        return value
+
     @field_validator("risk_thresholds")
     @classmethod
     def _risk(cls, value: dict[str, float]) -> dict[str, float]:
@@ -98,6 +143,21 @@ class Configuration(Strict):
     @property
     def is_classification(self) -> bool:
         return self.model_type in CLASSIFICATION_MODEL_TYPES
+
+    @property
+    def is_time_series(self) -> bool:
+        return self.model_type in TIME_SERIES_MODEL_TYPES
+
+
+def normalise_levels(levels: list[float]) -> list[float]:
+    """Interval levels as fractions, sorted and unique; 80 and 0.8 mean the same."""
+    fractions = []
+    for level in levels:
+        fraction = level / 100 if level > 1 else level
+        if not 0.5 <= fraction <= 0.995:
+            raise ValueError(f"a confidence level must lie in 50–99.5 (or 0.5–0.995), not {level}")
+        fractions.append(round(float(fraction), 6))
+    return sorted(set(fractions))
 
 
 class ValidationRules(Strict):

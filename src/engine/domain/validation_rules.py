@@ -12,8 +12,15 @@ from engine.errors import DataValidationError, FieldProblem
 
 
 def check_training_frame(
-    frame: pd.DataFrame, table: str, config: Configuration, rules: ValidationRules
+    frame: pd.DataFrame,
+    table: str,
+    config: Configuration,
+    rules: ValidationRules,
+    *,
+    per_series: bool = False,
 ) -> None:
+    """`per_series`: a time-series asset's `min_data_points` holds for each series and is
+    checked where the series are formed, not on the table's row count."""
     problems: list[FieldProblem] = []
     columns = set(frame.columns)
     for column in rules.required_columns:
@@ -40,7 +47,7 @@ def check_training_frame(
             )
         )
     rows = int(frame[target].notna().sum()) if target and target in columns else len(frame)
-    if rows < rules.min_data_points:
+    if rows < rules.min_data_points and not per_series:
         problems.append(
             FieldProblem(
                 "validation_rules.min_data_points",

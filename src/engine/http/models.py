@@ -136,12 +136,26 @@ class KeyFactor(Open):
     direction: str
 
 
-class ExecutionResults(Open):
-    """Also holds `<target>_probability` (for example `churn_probability`)."""
+class ForecastPoint(Open):
+    date: str
+    value: float
+    confidence_interval: dict[str, Interval] | None = Field(
+        default=None, description='By level in percent: {"80": {lower, upper}, "95": {…}}.'
+    )
 
-    risk_level: str
+
+class ExecutionResults(Open):
+    """A classifier's results also hold `<target>_probability` (for example
+    `churn_probability`); a forecast's hold `series` … `forecast` instead of the risk fields."""
+
+    risk_level: str | None = None
     confidence_interval: Interval | None = None
     key_factors: list[KeyFactor] | None = None
+    series: dict[str, Any] | None = Field(default=None, description="Forecast: the series' key.")
+    algorithm: str | None = Field(default=None, description="Forecast: the series' model.")
+    frequency: str | None = None
+    horizon: int | None = None
+    forecast: list[ForecastPoint] | None = None
 
 
 class ExecutionMetadata(Open):
@@ -149,6 +163,8 @@ class ExecutionMetadata(Open):
     execution_time_ms: float
     data_points_used: int
     prediction_date: str
+    forecast_origin: str | None = Field(default=None, description="Forecast: last trained date.")
+    confidence_levels: list[float] | None = None
 
 
 class Execution(Open):

@@ -11,6 +11,8 @@ from engine.service.context import Context
 from engine.service.urls import public_url
 
 _CLASSIFICATION_METRICS = ("accuracy", "precision", "recall", "f1_score", "auc_roc")
+_FORECAST_METRICS = ("mase", "smape", "mape", "rmse", "coverage_80", "coverage_95")
+"""Backtest figures of the chosen models, means over series."""
 _JSON_TYPES = {"numeric": "number", "boolean": "boolean", "categorical": "string"}
 
 
@@ -34,7 +36,9 @@ def asset_summary(ctx: Context, company: str, row: dict[str, Any]) -> dict[str, 
     metrics = _active_metrics(ctx, company, row)
     figures = metering.asset_figures(ctx, company, row["asset_id"])
     performance: dict[str, Any] = {
-        k: round(metrics[k], 4) for k in ("accuracy", "auc_roc") if k in metrics
+        k: round(metrics[k], 4)
+        for k in ("accuracy", "auc_roc", "mase", "smape")
+        if metrics.get(k) is not None
     }
     performance["avg_response_time"] = figures["performance"]["avg_response_time"]
     performance["requests_last_30d"] = figures["performance"]["requests_last_30d"]
@@ -80,7 +84,8 @@ def asset_details(ctx: Context, company: str, row: dict[str, Any]) -> dict[str, 
                 "last_sync": source["last_validated"],
             }
         )
-    performance = {k: round(metrics[k], 4) for k in _CLASSIFICATION_METRICS if k in metrics}
+    shown = _FORECAST_METRICS if spec.configuration.is_time_series else _CLASSIFICATION_METRICS
+    performance = {k: round(metrics[k], 4) for k in shown if metrics.get(k) is not None}
     performance.update(figures["performance"])
     return {
         "asset_id": row["asset_id"],
@@ -110,13 +115,40 @@ def asset_details(ctx: Context, company: str, row: dict[str, Any]) -> dict[str, 
     }
 
 
+def _forecast_specification(ctx: Context, row: dict[str, Any], spec: AssetSpec) -> dict[str, Any]:
+    config = spec.configuration
+    inputs: dict[str, Any] = dict.fromkeys(config.series_keys, "string")
+    inputs.update(dict.fromkeys(config.features, "array of numbers (future values)"))
+    inputs.update(
+        {
+            "prediction_horizon": "integer",
+            "confidence_levels": "array of numbers",
+            "include_confidence_interval": "boolean",
+        }
+    )
+    return {
+        "endpoint": endpoint_url(ctx, row["asset_id"]),
+        "methods": ["POST"],
+        "input_schema": inputs,
+        "output_schema": {
+            "series": "object",
+            "algorithm": "string",
+            "frequency": "string",
+            "horizon": "integer",
+            "forecast": "array of {date, value, confidence_interval: {level: {lower, upper}}}",
+        },
+    }
+
+
 def api_specification(ctx: Context, row: dict[str, Any], spec: AssetSpec) -> dict[str, Any]:
     config = spec.configuration
+    if config.is_time_series:
+        return _forecast_specification(ctx, row, spec)
     inputs: dict[str, Any] = {}
     if config.entity_key:
         inputs[config.entity_key.field] = "string"
     if row["active_version"]:
-        model, _ = ctx.models.get(row["asset_id"], row["active_version"])
+        model, _ = ctx.models.classifier(row["asset_id"], row["active_version"])
         for feature in model.encoder.specs_:
             inputs[feature.name] = _JSON_TYPES[feature.kind]
     else:

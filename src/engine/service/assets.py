@@ -5,14 +5,14 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from engine.algorithms import ALGORITHMS
+from engine.algorithms import ALGORITHMS, CLASSIFICATION, FORECASTING, task_of
 from engine.algorithms.base import validate_hyperparameters
 from engine.clock import new_id, now_iso
 from engine.domain import semver
 from engine.domain.asset_changes import describe_changes, needs_retraining
 from engine.domain.asset_config import AssetSpec, Configuration
 from engine.domain.parsing import parse
-from engine.errors import ConflictError, FieldProblem, ValidationError
+from engine.errors import ConflictError, FieldProblem, MissingDependencyError, ValidationError
 from engine.service.asset_views import asset_details, asset_summary, endpoint_url
 from engine.service.context import Context
 
@@ -57,15 +57,32 @@ def _check_sources(ctx: Context, company: str, spec: AssetSpec) -> None:
         )
 
 
+def _task(name: str) -> str:
+    try:
+        return task_of(name)
+    except MissingDependencyError:
+        return "unavailable"
+
+
 def check_algorithms(config: Configuration) -> None:
     """Unknown algorithms and bad hyperparameters are refused when the asset is defined, not
     minutes later when it trains."""
-    if not config.is_classification:
+    if not (config.is_classification or config.is_time_series):
         return
+    wanted = FORECASTING if config.is_time_series else CLASSIFICATION
     problems = [
         FieldProblem(f"configuration.algorithms[{i}]", ALGORITHMS.unknown_message(name))
         for i, name in enumerate(config.algorithms)
         if name not in ALGORITHMS
+    ]
+    problems += [
+        FieldProblem(
+            f"configuration.algorithms[{i}]",
+            f"'{name}' is a {_task(name)} algorithm; a {config.model_type} asset needs "
+            f"{wanted} algorithms ({', '.join(n for n in ALGORITHMS if _task(n) == wanted)})",
+        )
+        for i, name in enumerate(config.algorithms)
+        if name in ALGORITHMS and _task(name) != wanted
     ]
     for name in config.hyperparameters:
         if name not in config.algorithms:

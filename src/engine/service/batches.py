@@ -74,7 +74,7 @@ def run(
     request = parse(BatchRequest, body, "batch")
     if request.callback_url:
         callbacks.check_target(request.callback_url, ctx.settings.callback_allowlist)
-    version = execution.serving(ctx, company, asset_id).version
+    version = execution.any_serving(ctx, company, asset_id).version
     contract: dict[str, Any] | None = None
     if request.source_table is not None:
         total = table_rows(ctx, company, asset_id, request.source_table.table)

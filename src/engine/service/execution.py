@@ -15,10 +15,17 @@ import numpy as np
 import pandas as pd
 
 from engine.clock import new_id, now_iso
-from engine.domain.asset_config import AssetSpec, Configuration
+from engine.domain.asset_config import TIME_SERIES_MODEL_TYPES, AssetSpec, Configuration
 from engine.domain.parsing import parse
-from engine.errors import ConflictError, FieldProblem, NotFoundError, ValidationError
+from engine.errors import (
+    ConflictError,
+    FieldProblem,
+    NotAvailableError,
+    NotFoundError,
+    ValidationError,
+)
 from engine.features.request_input import InputResolver
+from engine.service import forecast_execution
 from engine.service.asset_views import probability_field
 from engine.service.context import Context
 from engine.service.execution_options import (
@@ -27,6 +34,7 @@ from engine.service.execution_options import (
     ExecuteParameters,
     OutputOptions,
 )
+from engine.service.forecast_execution import ForecastServing, forecast_serving
 from engine.service.metering import (
     LOCAL_CALLER,
     PriceSnapshot,
@@ -65,17 +73,36 @@ class Serving:
         return codes
 
 
+def any_serving(
+    ctx: Context, company: str, asset_id: str, version: str | None = None
+) -> Serving | ForecastServing:
+    """The serving state of the active version (or `version`), classifier or forecast."""
+    row = ctx.models.asset(company, asset_id)
+    if row["spec"]["configuration"].get("model_type") in TIME_SERIES_MODEL_TYPES:
+        if row["status"] == "archived":
+            raise ConflictError(f"Asset '{asset_id}' is archived and cannot be executed.")
+        return forecast_serving(
+            ctx, company, row, version or ctx.models.active_version(company, asset_id)
+        )
+    return serving(ctx, company, asset_id, version)
+
+
 def serving(ctx: Context, company: str, asset_id: str, version: str | None = None) -> Serving:
     """The active version's serving state, or that of `version` (a batch pins the version it
     started with, so a deploy in the middle does not mix two models in one result)."""
     row = ctx.models.asset(company, asset_id)
     if row["status"] == "archived":
         raise ConflictError(f"Asset '{asset_id}' is archived and cannot be executed.")
+    if row["spec"]["configuration"].get("model_type") in TIME_SERIES_MODEL_TYPES:
+        raise NotAvailableError(
+            f"Asset '{asset_id}' forecasts a time series; scoring a table of records applies "
+            "to classifiers. Send one record per series to batch-execute instead."
+        )
     version = version or ctx.models.active_version(company, asset_id)
     key = (asset_id, version, row["updated_at"])
     found: Serving | None = ctx.serving.get(key)
     if found is None:
-        model, manifest = ctx.models.get(asset_id, version)
+        model, manifest = ctx.models.classifier(asset_id, version)
         spec = AssetSpec.model_validate(row["spec"])
         extra = [spec.configuration.entity_key.field] if spec.configuration.entity_key else []
         found = Serving(
@@ -217,9 +244,14 @@ def execute(
     input, in the model (with xgboost the contributions come from the same tree pass), and
     ranking the explanation. Every call, failed ones included, goes to the usage ledger."""
     started = time.perf_counter()
-    serve: Serving | None = None
+    serve: Serving | ForecastServing | None = None
     try:
-        serve = serving(ctx, company, asset_id)
+        serve = any_serving(ctx, company, asset_id)
+        if isinstance(serve, ForecastServing):
+            params, output = _options(request)
+            return forecast_execution.execute(
+                ctx, company, serve, request, params, output, caller, started, timings
+            )
         return _execute(ctx, company, serve, request, timings, caller, started)
     except Exception as exc:
         if serve is not None:  # a request for an asset that cannot serve is not usage
@@ -244,10 +276,12 @@ def execute(
         raise
 
 
-def _consumer_of(request: Mapping[str, Any], serve: Serving) -> Any:
+def _consumer_of(request: Mapping[str, Any], serve: Serving | ForecastServing) -> Any:
     data = request.get("input_data")
     if not isinstance(data, Mapping):
         return None
+    if isinstance(serve, ForecastServing):
+        return data.get("customer_id")
     entity = serve.config.entity_key
     return data.get("customer_id") or (data.get(entity.field) if entity else None)
 
@@ -264,6 +298,11 @@ def _execute(
     asset_id = serve.asset_id
     params, output = _options(request)
     _check_horizon(serve, params)
+    if params.confidence_levels is not None:
+        raise ValidationError.for_field(
+            "parameters.confidence_levels",
+            f"applies to forecasts; this classifier's interval level is {serve.model.interval.level}",
+        )
     values, extras, problems = _resolve_record(
         ctx, company, serve, request.get("input_data"), "input_data"
     )
@@ -350,12 +389,20 @@ def execute_batch(
     ids stable, so a chunk scored again after a crash is not charged twice.
     """
     started = time.perf_counter()
-    serve = serving(ctx, company, asset_id, version)
+    any_serve = any_serving(ctx, company, asset_id, version)
     params = (
         parse(ExecuteParameters, parameters, "parameters", "parameters")
         if parameters
         else DEFAULT_PARAMETERS
     )
+    if isinstance(any_serve, ForecastServing):
+        forecasts, consumers, succeeded = forecast_execution.execute_batch(
+            any_serve, records, params, first_index
+        )
+        return _batch_envelope(
+            ctx, company, any_serve, forecasts, consumers, succeeded, started, caller, entry_prefix
+        )
+    serve = any_serve
     _check_horizon(serve, params)
     encoder = serve.model.encoder
     matrix = np.zeros((len(records), len(encoder.columns_)))
@@ -422,15 +469,31 @@ def execute_batch(
             serve, float(p[i]), float(lower[i]), float(upper[i]), factors, params, DEFAULT_OUTPUT
         )
         results.append(item)
+    return _batch_envelope(
+        ctx, company, serve, results, customers, ok, started, caller, entry_prefix
+    )
+
+
+def _batch_envelope(
+    ctx: Context,
+    company: str,
+    serve: Serving | ForecastServing,
+    results: list[dict[str, Any]],
+    customers: Sequence[Any],
+    ok: np.ndarray,
+    started: float,
+    caller: str,
+    entry_prefix: str | None,
+) -> dict[str, Any]:
     elapsed_ms = (time.perf_counter() - started) * 1000
     succeeded = int(ok.sum())
     _meter_batch(ctx, company, serve, customers, ok, elapsed_ms, caller, entry_prefix)
     return {
-        "asset_id": asset_id,
+        "asset_id": serve.asset_id,
         "model_version": serve.version,
-        "total_records": len(records),
+        "total_records": len(results),
         "successful_records": succeeded,
-        "failed_records": len(records) - succeeded,
+        "failed_records": len(results) - succeeded,
         "execution_time_ms": round(elapsed_ms, 3),
         "results": results,
     }
@@ -439,7 +502,7 @@ def execute_batch(
 def _meter_batch(
     ctx: Context,
     company: str,
-    serve: Serving,
+    serve: Serving | ForecastServing,
     customers: Sequence[Any],
     ok: np.ndarray,
     elapsed_ms: float,
@@ -469,7 +532,7 @@ def _meter_batch(
 def meter_rows(
     ctx: Context,
     company: str,
-    serve: Serving,
+    serve: Serving | ForecastServing,
     requests: int,
     succeeded: int,
     elapsed_ms: float,

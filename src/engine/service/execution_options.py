@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
-from engine.domain.asset_config import Strict
+from engine.domain.asset_config import Strict, normalise_levels
 
 
 class ExecuteParameters(Strict):
@@ -15,6 +15,17 @@ class ExecuteParameters(Strict):
     include_feature_importance: bool = True
     max_key_factors: int | None = Field(default=None, ge=1, le=50)
     parallel_processing: bool = False
+    confidence_levels: list[float] | None = Field(
+        default=None,
+        min_length=1,
+        max_length=5,
+        description="Time series: interval levels (80 or 0.8); default the asset's own.",
+    )
+
+    @field_validator("confidence_levels")
+    @classmethod
+    def _levels(cls, value: list[float] | None) -> list[float] | None:
+        return None if value is None else normalise_levels(value)
 
 
 class OutputOptions(Strict):

@@ -55,6 +55,11 @@ def parse_time(stamp: str) -> datetime:
     return datetime.fromisoformat(stamp.replace("Z", "+00:00"))
 
 
+_FORECAST_RESULTS = ("scores_by_algorithm", "series", "backtest", "errors_by_horizon")
+"""What a forecasting job reports besides the common fields: every algorithm's backtest scores,
+each series' chosen model and errors by horizon."""
+
+
 def training_job(ctx: Context, company: str, job_id: str) -> dict[str, Any]:
     row = ctx.store.get_job(company, job_id, kind="training")
     view: dict[str, Any] = {
@@ -79,6 +84,7 @@ def training_job(ctx: Context, company: str, job_id: str) -> dict[str, Any]:
                 f"/analytics/assets/{row['asset_id']}/versions/{result.get('model_version')}/report",
             ),
         }
+        view["results"].update({k: result[k] for k in _FORECAST_RESULTS if k in result})
     if row["error"]:
         view["error"] = row["error"]
     return view

@@ -14,6 +14,7 @@ from typing import Any
 from engine.artifacts import FilesystemArtifactStore
 from engine.errors import ConflictError
 from engine.store import SqlMetadataStore
+from engine.trained_forecast import TrainedForecast
 from engine.trained_model import TrainedModel
 
 
@@ -24,7 +25,9 @@ class ModelCache:
         self._store = store
         self._artifacts = artifacts
         self._ttl = pointer_ttl
-        self._models: dict[tuple[str, str], tuple[TrainedModel, dict[str, object]]] = {}
+        self._models: dict[
+            tuple[str, str], tuple[TrainedModel | TrainedForecast, dict[str, object]]
+        ] = {}
         self._pointers: dict[tuple[str, str], tuple[dict[str, Any], float]] = {}
         self._lock = threading.Lock()
 
@@ -48,7 +51,22 @@ class ModelCache:
     def forget_pointer(self, company: str, asset_id: str) -> None:
         self._pointers.pop((company, asset_id), None)
 
-    def get(self, asset_id: str, version: str) -> tuple[TrainedModel, dict[str, object]]:
+    def classifier(self, asset_id: str, version: str) -> tuple[TrainedModel, dict[str, object]]:
+        model, manifest = self.get(asset_id, version)
+        if not isinstance(model, TrainedModel):
+            raise ConflictError(f"Version {version} of '{asset_id}' is a forecasting model.")
+        return model, manifest
+
+    def forecaster(self, asset_id: str, version: str) -> tuple[TrainedForecast, dict[str, object]]:
+        model, manifest = self.get(asset_id, version)
+        if not isinstance(model, TrainedForecast):
+            raise ConflictError(f"Version {version} of '{asset_id}' is a classification model.")
+        return model, manifest
+
+    def get(
+        self, asset_id: str, version: str
+    ) -> tuple[TrainedModel | TrainedForecast, dict[str, object]]:
+        """The version's model (checksums verified on first load), classifier or forecast."""
         key = (asset_id, version)
         found = self._models.get(key)
         if found is not None:
@@ -57,7 +75,12 @@ class ModelCache:
             found = self._models.get(key)
             if found is None:
                 stored = self._artifacts.read(asset_id, version)
-                found = (TrainedModel.load(stored.directory, stored.manifest), stored.manifest)
+                loader = (
+                    TrainedForecast.load
+                    if stored.manifest.get("model_type") == "time_series"
+                    else TrainedModel.load
+                )
+                found = (loader(stored.directory, stored.manifest), stored.manifest)
                 self._models[key] = found
         return found
 

@@ -17,6 +17,7 @@ import numpy as np
 
 from engine.service import deployments, execution
 from engine.service.context import Context
+from engine.service.forecast_execution import ForecastServing
 from engine.service.jobs import worker_name
 
 log = logging.getLogger(__name__)
@@ -75,12 +76,18 @@ class DeploymentWatcher:
     def _warm(self, row: dict[str, object]) -> str | None:
         """Load, verify and exercise the version once, so its first request is not the slow one."""
         try:
-            serve = execution.serving(
+            serve = execution.any_serving(
                 self.ctx, str(row["company"]), str(row["asset_id"]), str(row["version"])
             )
-            sample = np.zeros((1, len(serve.model.encoder.columns_)))
-            serve.model.predict(sample)
-            serve.model.predict_explained(sample)
+            if isinstance(serve, ForecastServing):
+                first = serve.model.series[0]
+                if first.mean is None:
+                    serve.model.model(first)  # regressor forecasts call the model: load it now
+                serve.model.forecast(first, 1, serve.levels)
+            else:
+                sample = np.zeros((1, len(serve.model.encoder.columns_)))
+                serve.model.predict(sample)
+                serve.model.predict_explained(sample)
         except Exception as exc:
             return f"{type(exc).__name__}: {exc}"
         return None

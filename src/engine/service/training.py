@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import platform
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError
 from importlib.metadata import version as package_version
@@ -23,9 +24,11 @@ from engine.domain.validation_rules import check_training_frame
 from engine.errors import ConflictError, EngineError, JobCancelledError, NotAvailableError
 from engine.ports import RowFilter
 from engine.reports import ClassificationReportData, render_classification_report
+from engine.reports.forecast import render_forecast_report
 from engine.service import versions
 from engine.service.assets import check_algorithms
 from engine.service.context import Context
+from engine.service.forecast_training import train_forecast
 from engine.service.jobs import check_cancelled, progress_of, worker_name
 from engine.service.sources import open_source
 from engine.service.training_request import TrainRequest, effective_configuration, period_filter
@@ -44,6 +47,9 @@ _LIBRARIES = (
     "shap",
     "duckdb",
     "joblib",
+    "statsmodels",
+    "prophet",
+    "torch",
 )
 
 
@@ -112,10 +118,10 @@ def plan_training(
             f"Asset '{asset_id}' is archived; restore it (status draft) before training."
         )
     spec = AssetSpec.model_validate(row["spec"])
-    if not spec.configuration.is_classification:
+    if not (spec.configuration.is_classification or spec.configuration.is_time_series):
         raise NotAvailableError(
-            f"Training model_type '{spec.configuration.model_type}' is not available yet; "
-            "classification (binary) is."
+            f"Training model_type '{spec.configuration.model_type}' is not available; "
+            "classification (binary) and time_series are."
         )
     config = effective_configuration(spec, request)
     check_algorithms(config)
@@ -139,39 +145,17 @@ def train(
     job = _JobRecorder(ctx, company, asset_id, progress, job_id)
     try:
         frame, table = load_training_frame(ctx, company, spec, where)
-        check_training_frame(frame, table, config, spec.validation_rules)
-        outcome = train_classifier(frame, config, _features(config, frame), job.report)
-        version = semver.next_model_version(
-            row["version"],
-            [v["version"] for v in ctx.store.list_versions(company, asset_id)]
-            + ctx.artifacts.versions(asset_id),
+        if config.is_time_series:
+            built = _build_forecast(ctx, company, row, spec, config, frame, table, asset_id, job)
+        else:
+            built = _build_classifier(ctx, company, row, spec, config, frame, table, asset_id, job)
+        version, metrics, manifest, write_payload = (
+            built.version,
+            built.metrics,
+            built.manifest,
+            built.write_payload,
         )
-        metrics = {**outcome.metrics, "training_seconds": round(time.perf_counter() - job.clock, 3)}
-        changes = _changes(outcome, table)
-        source_id = spec.data_sources[0].source_id
-        manifest = _manifest(asset_id, version, outcome, metrics, changes, table, frame, source_id)
-        report = render_classification_report(
-            ClassificationReportData(
-                asset_id=asset_id,
-                version=version,
-                algorithm=outcome.model.algorithm,
-                created_at=manifest["created_at"],
-                target=outcome.model.target,
-                y_holdout=outcome.holdout["y"],
-                p_holdout=outcome.holdout["p"],
-                metrics=metrics,
-                cv_scores=outcome.cv_scores,
-                global_importance=outcome.global_importance,
-                rows=outcome.rows,
-                interval_method=manifest["interval_method"],
-                changes=changes,
-            )
-        )
-
-        def write_payload(directory: Path) -> None:
-            outcome.model.write_payload(directory)
-            (directory / REPORT_FILE).write_text(report)
-
+        changes = built.changes
         stored = ctx.artifacts.write(asset_id, version, write_payload, manifest)
         ctx.store.add_version(
             {
@@ -179,7 +163,7 @@ def train(
                 "version": version,
                 "company": company,
                 "status": "ready",
-                "algorithm": outcome.model.algorithm,
+                "algorithm": built.algorithm,
                 "metrics": metrics,
                 "changes": changes,
                 "manifest_sha256": hashlib.sha256(
@@ -189,7 +173,7 @@ def train(
             }
         )
         threshold = config.performance_threshold
-        meets = threshold is None or metrics["auc_roc"] >= threshold
+        meets = threshold is None or _meets(config, metrics, threshold)
         deployed = activate and request.deployment_config.auto_deploy and meets
         if deployed:
             versions.activate(
@@ -199,30 +183,26 @@ def train(
                 version,
                 actor=f"training job {job.job_id}",
                 reason="auto_deploy after training"
-                + (
-                    ""
-                    if threshold is None
-                    else f" (auc_roc {metrics['auc_roc']:.4f} ≥ {threshold})"
-                ),
+                + ("" if threshold is None else f" ({_judged(config, metrics, threshold)})"),
             )
         job.report(
-            "deployment", 1.0, _deployment_message(version, deployed, meets, metrics, threshold)
+            "deployment",
+            1.0,
+            _deployment_message(version, deployed, meets, _judged(config, metrics, threshold)),
         )
         result = {
             "training_job_id": job.job_id,
             "asset_id": asset_id,
             "model_version": version,
-            "algorithm": outcome.model.algorithm,
+            "algorithm": built.algorithm,
             "model_performance": metrics,
-            "cv_scores": outcome.cv_scores,
             "deployment_status": "successful"
             if deployed
             else "below_threshold"
             if not meets
             else "not_deployed",
             "changes": changes,
-            "global_importance": outcome.global_importance,
-            "interval_method": manifest["interval_method"],
+            **built.result_fields,
         }
         job.finish(result)
         return result
@@ -338,11 +318,147 @@ def _manifest(
     }
 
 
-def _deployment_message(
-    version: str, deployed: bool, meets: bool, metrics: dict[str, float], threshold: float | None
-) -> str:
+def _meets(config: Configuration, metrics: dict[str, Any], threshold: float) -> bool:
+    """Classifiers need a holdout ROC AUC of at least the threshold; forecasts a backtest MASE
+    of at most it (1.0 is the seasonal-naive forecast's own error)."""
+    if config.is_time_series:
+        mase = metrics.get("mase")
+        return mase is not None and float(mase) <= threshold
+    return float(metrics["auc_roc"]) >= threshold
+
+
+def _judged(config: Configuration, metrics: dict[str, Any], threshold: float | None) -> str:
+    if threshold is None:
+        return ""
+    if config.is_time_series:
+        mase = metrics.get("mase")
+        shown = "unmeasured" if mase is None else f"{float(mase):.4f}"
+        sign = "≤" if _meets(config, metrics, threshold) else ">"
+        return f"backtest mase {shown} {sign} threshold {threshold}"
+    sign = "≥" if _meets(config, metrics, threshold) else "<"
+    return f"auc_roc {float(metrics['auc_roc']):.4f} {sign} threshold {threshold}"
+
+
+def _deployment_message(version: str, deployed: bool, meets: bool, judged: str) -> str:
     if deployed:
         return f"version {version} active"
     if not meets:
-        return f"version {version} stored, not activated: auc_roc {metrics['auc_roc']:.4f} < threshold {threshold}"
+        return f"version {version} stored, not activated: {judged}"
     return f"version {version} stored, not activated"
+
+
+@dataclass
+class _Built:
+    version: str
+    algorithm: str
+    metrics: dict[str, Any]
+    changes: list[str]
+    manifest: dict[str, Any]
+    write_payload: Callable[[Path], None]
+    result_fields: dict[str, Any]
+
+
+def _next_version(ctx: Context, company: str, row: dict[str, Any], asset_id: str) -> str:
+    return semver.next_model_version(
+        row["version"],
+        [v["version"] for v in ctx.store.list_versions(company, asset_id)]
+        + ctx.artifacts.versions(asset_id),
+    )
+
+
+def _build_classifier(
+    ctx: Context,
+    company: str,
+    row: dict[str, Any],
+    spec: AssetSpec,
+    config: Configuration,
+    frame: pd.DataFrame,
+    table: str,
+    asset_id: str,
+    job: _JobRecorder,
+) -> _Built:
+    check_training_frame(frame, table, config, spec.validation_rules)
+    outcome = train_classifier(frame, config, _features(config, frame), job.report)
+    version = _next_version(ctx, company, row, asset_id)
+    metrics = {**outcome.metrics, "training_seconds": round(time.perf_counter() - job.clock, 3)}
+    changes = _changes(outcome, table)
+    source_id = spec.data_sources[0].source_id
+    manifest = _manifest(asset_id, version, outcome, metrics, changes, table, frame, source_id)
+    report = render_classification_report(
+        ClassificationReportData(
+            asset_id=asset_id,
+            version=version,
+            algorithm=outcome.model.algorithm,
+            created_at=manifest["created_at"],
+            target=outcome.model.target,
+            y_holdout=outcome.holdout["y"],
+            p_holdout=outcome.holdout["p"],
+            metrics=metrics,
+            cv_scores=outcome.cv_scores,
+            global_importance=outcome.global_importance,
+            rows=outcome.rows,
+            interval_method=manifest["interval_method"],
+            changes=changes,
+        )
+    )
+
+    def write_payload(directory: Path) -> None:
+        outcome.model.write_payload(directory)
+        (directory / REPORT_FILE).write_text(report)
+
+    return _Built(
+        version,
+        outcome.model.algorithm,
+        metrics,
+        changes,
+        manifest,
+        write_payload,
+        {
+            "cv_scores": outcome.cv_scores,
+            "global_importance": outcome.global_importance,
+            "interval_method": manifest["interval_method"],
+        },
+    )
+
+
+def _build_forecast(
+    ctx: Context,
+    company: str,
+    row: dict[str, Any],
+    spec: AssetSpec,
+    config: Configuration,
+    frame: pd.DataFrame,
+    table: str,
+    asset_id: str,
+    job: _JobRecorder,
+) -> _Built:
+    check_training_frame(frame, table, config, spec.validation_rules, per_series=True)
+    version = _next_version(ctx, company, row, asset_id)
+    built = train_forecast(frame, table, spec, config, asset_id, version, job.report)
+    metrics = {**built.metrics, "training_seconds": round(time.perf_counter() - job.clock, 3)}
+    report = render_forecast_report(dataclasses.replace(built.report, changes=built.changes))
+    manifest = {
+        "asset_id": asset_id,
+        "version": version,
+        "algorithm": built.algorithm,
+        "metrics": metrics,
+        **built.manifest_fields,
+        "libraries": library_versions(),
+        "created_at": now_iso(),
+        "changes": built.changes,
+    }
+    manifest["training_data"]["fingerprint"] = fingerprint(frame)
+
+    def write_payload(directory: Path) -> None:
+        built.write_payload(directory)
+        (directory / REPORT_FILE).write_text(report)
+
+    return _Built(
+        version,
+        built.algorithm,
+        metrics,
+        built.changes,
+        manifest,
+        write_payload,
+        built.result_fields,
+    )
