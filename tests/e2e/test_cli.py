@@ -242,3 +242,5 @@ def test_demo(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert "churn_probability" in result.stdout
     assert "Batch" in result.stdout
+    assert "Forecasting" in result.stdout
+    assert "seasonal_naive" in result.stdout

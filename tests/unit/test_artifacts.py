@@ -171,3 +171,32 @@ def test_delete_version_and_asset(store: FilesystemArtifactStore, published: Pat
     store.delete_asset("asset-1")
     assert store.versions("asset-1") == []
     assert [p.name for p in store.root.iterdir()] == []
+
+
+def _nested(directory: Path) -> None:
+    (directory / "forecast.json").write_text("{}")
+    for name in ("series/00000", "series/00001"):
+        (directory / name).mkdir(parents=True)
+        (directory / name / "arima.json").write_text(f'{{"series": "{name}"}}')
+
+
+def test_files_in_subfolders_are_checksummed_by_relative_path(
+    store: FilesystemArtifactStore,
+) -> None:
+    written = store.write("asset-2", "1.0.0", _nested, {"model_type": "time_series"})
+    assert set(written.manifest["files"]) == {
+        "forecast.json",
+        "series/00000/arima.json",
+        "series/00001/arima.json",
+    }
+    store.read("asset-2", "1.0.0")
+    (written.directory / "series" / "00001" / "arima.json").write_text('{"series": "forged"}')
+    with pytest.raises(ArtifactIntegrityError, match=r"series/00001/arima\.json"):
+        store.read("asset-2", "1.0.0")
+
+
+def test_an_extra_file_in_a_subfolder_is_refused(store: FilesystemArtifactStore) -> None:
+    written = store.write("asset-3", "1.0.0", _nested, {"model_type": "time_series"})
+    (written.directory / "series" / "00000" / "extra.pt").write_bytes(b"\x00")
+    with pytest.raises(ArtifactIntegrityError):
+        store.read("asset-3", "1.0.0")

@@ -14,6 +14,7 @@ from engine.cli import files, versions_commands
 from engine.cli.common import company_option, err
 from engine.cli.common import open_engine as _engine
 from engine.cli.common import print_json as _print
+from engine.domain.asset_config import TIME_SERIES_MODEL_TYPES
 from engine.errors import ConflictError, EngineError
 from engine.training.progress import STEPS
 
@@ -341,6 +342,9 @@ def versions(asset_id: str, company: str) -> None:
 @click.option(
     "--batch", "as_batch", is_flag=True, help="Run as a batch job with a live progress bar."
 )
+@click.option(
+    "--horizon", type=int, help="Forecasts: steps ahead (default the asset's own horizon)."
+)
 def predict(
     asset_id: str,
     input_path: str,
@@ -348,32 +352,47 @@ def predict(
     input_format: str | None,
     output_format: str,
     as_batch: bool,
+    horizon: int | None,
 ) -> None:
-    """Execute an asset's active version on one record or many."""
+    """Execute an asset's active version on one record or many (a forecast: one per series)."""
     records, single = files.read_records(input_path, input_format)
+    parameters = {} if horizon is None else {"prediction_horizon": horizon}
     with _engine() as engine:
         if as_batch:
-            batch = _run_batch_job(engine, company, asset_id, records)
+            batch = _run_batch_job(engine, company, asset_id, records, parameters)
         elif single and output_format == "json":
-            _print(engine.execute(company, asset_id, records[0]))
+            request = dict(records[0])
+            request["parameters"] = {**(request.get("parameters") or {}), **parameters}
+            _print(engine.execute(company, asset_id, request))
             return
         else:
-            batch = engine.execute_batch(company, asset_id, records)
+            batch = engine.execute_batch(company, asset_id, records, parameters or None)
         if output_format == "csv":
             from engine.service.asset_views import probability_field
 
-            target = engine.get_asset(company, asset_id)["configuration"]["target_variable"]
-            sys.stdout.write(files.write_csv(batch["results"], probability_field(target)))
+            configuration = engine.get_asset(company, asset_id)["configuration"]
+            if configuration["model_type"] in TIME_SERIES_MODEL_TYPES:
+                sys.stdout.write(files.write_forecast_csv(batch["results"]))
+            else:
+                target = configuration["target_variable"]
+                sys.stdout.write(files.write_csv(batch["results"], probability_field(target)))
         else:
             _print(batch)
 
 
 def _run_batch_job(
-    engine: Engine, company: str, asset_id: str, records: list[dict[str, Any]]
+    engine: Engine,
+    company: str,
+    asset_id: str,
+    records: list[dict[str, Any]],
+    parameters: dict[str, Any],
 ) -> dict[str, Any]:
     import time
 
-    accepted = engine.run_batch(company, asset_id, {"batch_data": records})
+    body: dict[str, Any] = {"batch_data": records}
+    if parameters:
+        body["parameters"] = parameters
+    accepted = engine.run_batch(company, asset_id, body)
     batch_id = accepted["batch_id"]
     bar = Progress(
         TextColumn("{task.description}"),

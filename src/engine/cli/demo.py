@@ -76,6 +76,46 @@ def run_demo(home: str | None) -> None:
         console.print(
             f"\nArtifact: {artifact} ({len(os.listdir(artifact))} files, sha256-checked on load)"
         )
+        _forecast_demo(console, engine)
+
+
+def _forecast_demo(console: Console, engine: Engine) -> None:
+    console.print("\n[bold]Forecasting[/bold] — monthly US retail sales, a year ahead")
+    source_id = "us_retail_sales"
+    if source_id not in {s["source_id"] for s in engine.list_sources(COMPANY)[0]}:
+        engine.connect_source(COMPANY, {**demo.forecast_source_body(), "source_id": source_id})
+    asset_id = engine.create_asset(COMPANY, demo.forecast_asset_body(source_id))["asset_id"]
+    bar, update = training_progress(console)
+    with bar:
+        result = engine.train(COMPANY, asset_id, update)
+    table = Table(
+        title=f"Version {result['model_version']}: backtest, {result['backtest']['folds_max']} "
+        f"folds of {result['backtest']['horizon']} months (chosen: {result['algorithm']})"
+    )
+    columns = ("mase", "smape", "coverage_80", "coverage_95", "model_coverage_80")
+    table.add_column("algorithm")
+    for name in columns:
+        table.add_column(name)
+    for algorithm, scores in result["scores_by_algorithm"].items():
+        table.add_row(algorithm, *(_figure(scores.get(name)) for name in columns))
+    console.print(table)
+    console.print(
+        "  coverage_*: the engine's calibrated intervals; model_coverage_80: the model's own 80%"
+    )
+    response = engine.execute(
+        COMPANY, asset_id, {"input_data": {}, "parameters": {"prediction_horizon": 6}}
+    )
+    for point in response["results"]["forecast"]:
+        inner, outer = point["confidence_interval"]["80"], point["confidence_interval"]["95"]
+        console.print(
+            f"  {point['date']}: [bold]{point['value']:,.0f}[/bold]  80% [{inner['lower']:,.0f}, "
+            f"{inner['upper']:,.0f}]  95% [{outer['lower']:,.0f}, {outer['upper']:,.0f}]"
+        )
+    console.print(f"  {response['metadata']['execution_time_ms']:.2f} ms")
+
+
+def _figure(value: object) -> str:
+    return "–" if value is None else f"{float(value):.3f}"  # type: ignore[arg-type]
 
 
 def _show_training(console: Console, result: dict[str, object]) -> None:

@@ -82,3 +82,42 @@ def write_csv(results: list[dict[str, Any]], probability_field: str) -> str:
             ]
         )
     return out.getvalue()
+
+
+def write_forecast_csv(results: list[dict[str, Any]]) -> str:
+    """One row per forecast point: the record, its series key, date, value and each interval
+    level's bounds (`lower_80`, `upper_80`, …); a failed record is one row with its errors."""
+    keys: list[str] = []
+    levels: list[str] = []
+    for item in results:
+        res = item.get("results", {})
+        keys += [k for k in res.get("series", {}) if k not in keys]
+        for point in res.get("forecast", [])[:1]:
+            levels += [lv for lv in point.get("confidence_interval", {}) if lv not in levels]
+    bounds = [f"{side}_{level}" for level in levels for side in ("lower", "upper")]
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["id", "status", *keys, "date", "value", *bounds, "errors"])
+    for item in results:
+        res = item.get("results", {})
+        series = res.get("series", {})
+        errors = "; ".join(f"{e['field']}: {e['problem']}" for e in item.get("errors", []))
+        points = res.get("forecast") or [{}]
+        for point in points:
+            interval = point.get("confidence_interval", {})
+            writer.writerow(
+                [
+                    item.get("id"),
+                    item["status"],
+                    *(series.get(k, "") for k in keys),
+                    point.get("date", ""),
+                    point.get("value", ""),
+                    *(
+                        interval.get(lv, {}).get(side, "")
+                        for lv in levels
+                        for side in ("lower", "upper")
+                    ),
+                    errors,
+                ]
+            )
+    return out.getvalue()

@@ -62,3 +62,40 @@ def asset_body(source_id: str, algorithms: list[str] | None = None) -> dict[str,
             "free_tier": {"requests": 50, "period": "monthly"},
         },
     }
+
+
+def forecast_source_body() -> dict[str, object]:
+    return {
+        "name": "US retail sales",
+        "type": "duckdb",
+        "connection_config": {"files": {"retail_sales": str(US_RETAIL_SALES)}},
+        "validation_query": "SELECT COUNT(*) FROM retail_sales",
+    }
+
+
+def forecast_asset_body(source_id: str) -> dict[str, object]:
+    """Monthly US retail sales (1992–2016), forecast a year ahead; ARIMA and Prophet compete
+    on a rolling-origin backtest against the seasonal-naive reference."""
+    return {
+        "name": "Revenue Forecasting Model",
+        "description": "Monthly retail revenue a year ahead, with 80% and 95% intervals.",
+        "category": "forecasting",
+        "data_sources": [
+            {"source_id": source_id, "tables": ["retail_sales"], "access_level": "read_only"}
+        ],
+        "configuration": {
+            "model_type": "time_series",
+            "algorithms": ["arima", "prophet"],
+            "date_column": "ds",
+            "target_variable": "y",
+            "value_transform": "log",
+            "prediction_horizon": 12,
+            "cross_validation_folds": 5,
+        },
+        "validation_rules": {
+            "min_data_points": 100,
+            "required_columns": ["ds", "y"],
+            "date_range_validation": True,
+        },
+        "pricing": {"model": "per_request", "price": 0.5, "currency": "USD"},
+    }
