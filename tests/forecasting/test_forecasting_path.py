@@ -239,3 +239,39 @@ def test_a_classifier_algorithm_is_refused_for_a_time_series_asset(tmp_path: Pat
             engine.create_asset("acme", body)
         assert caught.value.details[0].field == "configuration.algorithms[1]"
         assert "classification algorithm" in caught.value.details[0].problem
+
+
+def test_lstm_trains_and_serves_through_the_engine(tmp_path: Path) -> None:
+    csv = write_sales_csv(tmp_path, sales_frame(days=200, categories=("books",)))
+    with Engine.open(Settings.for_home(tmp_path / "home")) as engine:
+        body = forecast_asset_body(
+            _source(engine, csv),
+            algorithms=["lstm"],
+            prediction_horizon=7,
+            hyperparameters={"lstm": {"epochs": 30}},
+        )
+        asset_id = engine.create_asset("acme", body)["asset_id"]
+        result = engine.train("acme", asset_id)
+        assert result["series"][0]["algorithm"] == "lstm"
+        points = engine.execute("acme", asset_id, {"input_data": {"product_category": "books"}})
+        assert len(points["results"]["forecast"]) == 7
+
+
+def test_performance_threshold_is_the_highest_backtest_mase_deployed(tmp_path: Path) -> None:
+    csv = write_sales_csv(tmp_path, sales_frame(days=200, categories=("books",)))
+    with Engine.open(Settings.for_home(tmp_path / "home")) as engine:
+        body = forecast_asset_body(
+            _source(engine, csv),
+            algorithms=["arima"],
+            prediction_horizon=7,
+            performance_threshold=0.01,
+        )
+        asset_id = engine.create_asset("acme", body)["asset_id"]
+        result = engine.train("acme", asset_id)
+        assert result["deployment_status"] == "below_threshold"
+        assert result["model_performance"]["mase"] > 0.01
+        assert engine.get_asset("acme", asset_id)["active_version"] is None
+        lenient = engine.train(
+            "acme", asset_id, request={"deployment_config": {"performance_threshold": 1.0}}
+        )
+        assert lenient["deployment_status"] == "successful"
