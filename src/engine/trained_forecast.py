@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -43,7 +43,17 @@ class SeriesModel:
     mean: np.ndarray | None
     scale: np.ndarray | None
     scores: np.ndarray
+    """(folds, horizon) backtest |error| / σ of the chosen model, nan where unscored."""
     metrics: dict[str, dict[str, float]]
+    _quantiles: dict[float, np.ndarray] = field(default_factory=dict, repr=False)
+
+    def quantiles(self, level: float) -> np.ndarray:
+        """q_L(h) for each step, computed once per level (the asset's levels at load)."""
+        found = self._quantiles.get(level)
+        if found is None:
+            found = intervals.step_quantiles(self.scores, level)
+            self._quantiles[level] = found
+        return found
 
     @property
     def label(self) -> str:
@@ -76,6 +86,9 @@ class TrainedForecast:
         self.series = series
         self._by_key = {key_text([s.key[k] for k in self.series_keys]): s for s in series}
         self._directory = directory
+        for entry in series:  # the first request should not pay for the calibration
+            for level in self.levels:
+                entry.quantiles(level)
         self._models: dict[str, Any] = {}
         self._lock = threading.Lock()
         self._dates = {
@@ -109,7 +122,7 @@ class TrainedForecast:
             mean, scale = path.mean, path.scale
         bands = {}
         for level in levels:
-            lower, upper = intervals.bounds(mean, scale, series.scores, level)
+            lower, upper = intervals.bounds(mean, scale, series.quantiles(level))
             bands[level] = (self._data(lower), self._data(upper))
         return Forecast(series, self._dates[series.directory][:horizon], self._data(mean), bands)
 
@@ -160,7 +173,10 @@ class TrainedForecast:
                     "points": s.points,
                     "mean": None if s.mean is None else s.mean.tolist(),
                     "scale": None if s.scale is None else s.scale.tolist(),
-                    "scores": np.round(s.scores, 8).tolist(),
+                    "scores": [
+                        [None if not np.isfinite(v) else round(float(v), 8) for v in row]
+                        for row in s.scores
+                    ],
                     "metrics": s.metrics,
                 }
                 for s in series
@@ -183,7 +199,7 @@ class TrainedForecast:
                 points=int(s["points"]),
                 mean=None if s["mean"] is None else np.asarray(s["mean"], dtype=float),
                 scale=None if s["scale"] is None else np.asarray(s["scale"], dtype=float),
-                scores=np.asarray(s["scores"], dtype=float),
+                scores=np.asarray(s["scores"], dtype=float).reshape(-1, int(document["horizon"])),
                 metrics=s["metrics"],
             )
             for s in document.pop("series")

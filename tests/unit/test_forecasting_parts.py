@@ -215,7 +215,45 @@ def test_conformal_quantile_rank_and_small_samples() -> None:
 
 def test_cross_fitted_coverage_uses_the_other_folds() -> None:
     """A fold whose errors are far larger than the others' is not covered by their quantile."""
-    calm = [np.full(10, 0.5), np.full(10, 0.5)]
-    wild = [np.full(10, 50.0)]
-    sigmas = [np.ones(10)] * 3
-    assert intervals.cross_fitted_coverage(calm + wild, sigmas, 0.8) == pytest.approx(2 / 3)
+    scores = np.vstack([np.full(30, 0.5), np.full(30, 0.5), np.full(30, 50.0)])
+    assert intervals.cross_fitted_coverage(scores, 0.8) == pytest.approx(2 / 3)
+
+
+def test_step_quantiles_follow_errors_that_grow_with_the_horizon() -> None:
+    """Scores that grow along the horizon (a model whose σ stays flat while its errors grow)
+    get quantiles that grow too once there are enough scores to read each step's
+    neighbourhood; with few scores every step is pooled."""
+    rng = np.random.default_rng(0)
+    horizon, folds = 100, 30
+    growth = np.linspace(1.0, 3.0, horizon)
+    scores = np.abs(rng.normal(size=(folds, horizon))) * growth
+    q = intervals.step_quantiles(scores, 0.8)
+    assert q[:10].mean() < 0.6 * q[-10:].mean()
+    assert np.all(np.diff(q[::10]) > -0.3)
+    few = scores[:2, :10]
+    pooled = intervals.step_quantiles(few, 0.8)
+    assert np.allclose(pooled, pooled[0])  # 20 scores: one window over every step
+    assert pooled[0] == intervals.conformal_quantile(np.sort(few.ravel()), 0.8)
+
+
+def test_step_quantiles_cover_their_level_at_every_horizon() -> None:
+    """Calibrated on one backtest, intervals cover about their level at the start and at the
+    end of the horizon of a second, independent one."""
+    rng = np.random.default_rng(1)
+    growth = np.linspace(1.0, 4.0, 60)
+    calibration = np.abs(rng.standard_t(6, size=(40, 60))) * growth
+    fresh = np.abs(rng.standard_t(6, size=(400, 60))) * growth
+    for level in (0.8, 0.95):
+        q = intervals.step_quantiles(calibration, level)
+        early = float(np.mean(fresh[:, :15] <= q[:15]))
+        late = float(np.mean(fresh[:, -15:] <= q[-15:]))
+        assert early == pytest.approx(level, abs=0.04)
+        assert late == pytest.approx(level, abs=0.04)
+
+
+def test_unscored_points_are_skipped() -> None:
+    scores = np.array([[1.0, np.nan, 3.0], [2.0, 2.0, np.nan]])
+    q = intervals.step_quantiles(scores, 0.5)
+    assert np.isfinite(q).all()
+    # Fold 0 judged by fold 1's largest score (2): 1 in, 3 out; fold 1 by fold 0's (3): both in.
+    assert intervals.cross_fitted_coverage(scores, 0.99) == pytest.approx(3 / 4)

@@ -17,7 +17,7 @@ from scipy.stats import norm
 
 from engine.algorithms import make_forecaster
 from engine.forecasting.base import PointForecast, SeriesData
-from engine.forecasting.intervals import cross_fitted_coverage, scores_of
+from engine.forecasting.intervals import cross_fitted_coverage
 from engine.forecasting.metrics import accuracy, naive_scale
 
 
@@ -49,7 +49,8 @@ class Backtest:
     folds: list[FoldResult]
     metrics: dict[str, float]
     scores: np.ndarray
-    """Sorted |error| / σ over every scored point (model space): the interval calibration."""
+    """(folds, horizon) |error| / σ in model space, nan where unscored: the interval
+    calibration (`intervals.step_quantiles`)."""
     scaled_errors: np.ndarray
     """(folds, horizon) |error| / MASE scale in data units, nan where unscored."""
     step_squared_errors: np.ndarray
@@ -103,6 +104,7 @@ def score(
     actual, predicted, scales = [], [], []
     fold_errors, fold_sigmas = [], []
     scaled = np.full((len(folds), horizon), np.nan)
+    scores = np.full((len(folds), horizon), np.nan)
     step_sse, step_points = np.zeros(horizon), np.zeros(horizon, dtype=int)
     for i, fold in enumerate(folds):
         seen = np.isfinite(fold.actual)
@@ -114,13 +116,14 @@ def score(
         fold_errors.append(fold.actual[seen] - fold.forecast.mean[seen])
         fold_sigmas.append(fold.forecast.scale[seen])
         scaled[i, seen] = np.abs(truth - guess) / fold.naive_scale
+        scores[i, seen] = np.abs(fold_errors[-1]) / fold_sigmas[-1]
         steps = np.flatnonzero(seen)
         step_sse[steps] += (truth - guess) ** 2
         step_points[steps] += 1
     metrics = accuracy(np.concatenate(actual), np.concatenate(predicted), np.concatenate(scales))
     for level in levels:
         name = f"coverage_{_percent(level)}"
-        metrics[name] = cross_fitted_coverage(fold_errors, fold_sigmas, level)
+        metrics[name] = cross_fitted_coverage(scores, level)
         # The model's own Gaussian interval, uncalibrated: what calibration corrects.
         z = float(norm.ppf((1 + level) / 2))
         errors, sigmas = np.concatenate(fold_errors), np.concatenate(fold_sigmas)
@@ -130,7 +133,7 @@ def score(
         algorithm=algorithm,
         folds=folds,
         metrics=metrics,
-        scores=scores_of(np.concatenate(fold_errors), np.concatenate(fold_sigmas)),
+        scores=scores,
         scaled_errors=scaled,
         step_squared_errors=step_sse,
         step_points=step_points,

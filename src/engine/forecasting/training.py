@@ -57,7 +57,7 @@ class SeriesOutcome:
     """Model-space forecast path from the end of the series (None when it needs regressors)."""
     scale: np.ndarray | None
     scores: np.ndarray
-    """The chosen algorithm's sorted calibration scores."""
+    """The chosen algorithm's (folds, horizon) calibration scores."""
     backtests: dict[str, backtest.Backtest]
     failures: dict[str, str]
     points: int

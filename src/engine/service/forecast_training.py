@@ -162,9 +162,10 @@ def train_forecast(
 
 
 INTERVAL_METHOD = (
-    "Forecast ± q·σ: σ is the chosen model's own standard deviation at each step, q the "
-    "split-conformal quantile of |error|/σ over the series' rolling-origin backtest; coverage "
-    "reported cross-fitted (each fold judged by the other folds' quantile)"
+    "Forecast ± q(h)·σ(h): σ is the chosen model's own standard deviation at each step, q(h) "
+    "the split-conformal quantile of |error|/σ over the series' rolling-origin backtest at the "
+    "steps near h; coverage reported cross-fitted (each fold judged by the other folds' "
+    "quantiles)"
 )
 
 
