@@ -111,6 +111,3 @@ def test_prophet_on_peyton_manning_matches_the_documented_cross_validation(
     scores = series["scores"]["prophet"]
     assert scores["coverage_80"] == pytest.approx(0.80, abs=0.05)
     assert scores["coverage_95"] == pytest.approx(0.95, abs=0.05)
-    print(
-        f"peyton rmse@37 {rmse_37:.4f}, coverage {scores['coverage_80']:.3f}/{scores['coverage_95']:.3f}, model {scores['model_coverage_80']:.3f}"
-    )
