@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 
 from engine import Engine, NotFoundError, Settings, ValidationError
+from engine.errors import DataValidationError
 from tests.forecasting.sales_data import (
     CATEGORIES,
     PROMO_EFFECT,
@@ -275,3 +276,41 @@ def test_performance_threshold_is_the_highest_backtest_mase_deployed(tmp_path: P
             "acme", asset_id, request={"deployment_config": {"performance_threshold": 1.0}}
         )
         assert lenient["deployment_status"] == "successful"
+
+
+def test_the_seed_forecasting_body_is_a_draft_whose_training_names_every_gap(
+    tmp_path: Path,
+) -> None:
+    """The seed's create body has no date or value column and lists features that are not
+    columns: it is stored as a draft, and training answers with every field at fault."""
+    csv = write_sales_csv(tmp_path)
+    with Engine.open(Settings.for_home(tmp_path / "home")) as engine:
+        body = {
+            "name": "Revenue Forecasting Model",
+            "category": "forecasting",
+            "data_sources": [{"source_id": _source(engine, csv), "tables": ["sales"]}],
+            "configuration": {
+                "model_type": "time_series",
+                "algorithms": ["arima", "prophet", "lstm"],
+                "features": ["historical_revenue", "seasonality_indicators", "external_factors"],
+                "output_format": "json",
+                "batch_processing": True,
+            },
+            "validation_rules": {
+                "min_data_points": 100,
+                "required_columns": ["date", "revenue", "product_category"],
+                "date_range_validation": True,
+            },
+            "pricing": {"model": "per_request", "price": 5.0, "currency": "USD"},
+        }
+        asset = engine.create_asset("acme", body)
+        assert asset["status"] == "draft"
+        with pytest.raises(DataValidationError) as caught:
+            engine.train("acme", asset["asset_id"])
+        assert {d.field for d in caught.value.details} == {
+            "configuration.features[0]",
+            "configuration.features[1]",
+            "configuration.features[2]",
+            "configuration.date_column",
+            "configuration.target_variable",
+        }

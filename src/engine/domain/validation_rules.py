@@ -39,6 +39,15 @@ def check_training_frame(
                     f"column '{feature}' is not in table '{table}'",
                 )
             )
+    if per_series and not config.date_column:
+        problems.append(FieldProblem("configuration.date_column", "required for time_series"))
+    if per_series and not config.target_variable:
+        problems.append(
+            FieldProblem(
+                "configuration.target_variable",
+                "required for time_series: the column whose values are forecast",
+            )
+        )
     target = config.target_variable
     if target and target not in columns:
         problems.append(
