@@ -49,9 +49,9 @@ def _error_fields(response: httpx.Response) -> set[str]:
     return {d["field"] for d in response.json()["error"]["details"]}
 
 
-def test_forecast_asset_trained_deployed_and_executed_over_http(server: dict[str, Any]) -> None:
-    client: httpx.Client = server["client"]
-    response = client.post(
+@pytest.fixture(scope="module")
+def source_id(server: dict[str, Any]) -> str:
+    response = server["client"].post(
         "/analytics/data-sources",
         json={
             "name": "Warehouse",
@@ -61,7 +61,14 @@ def test_forecast_asset_trained_deployed_and_executed_over_http(server: dict[str
         },
     )
     assert response.status_code == 201, response.text
-    source_id = response.json()["data"]["source_id"]
+    found: str = response.json()["data"]["source_id"]
+    return found
+
+
+def test_forecast_asset_trained_deployed_and_executed_over_http(
+    server: dict[str, Any], source_id: str
+) -> None:
+    client: httpx.Client = server["client"]
 
     response = client.post("/analytics/assets", json=forecast_asset_body(source_id))
     assert response.status_code == 201, response.text
@@ -149,6 +156,17 @@ def test_forecast_asset_trained_deployed_and_executed_over_http(server: dict[str
     assert details["performance_metrics"]["mase"] > 0
 
 
+@pytest.fixture(scope="module")
+def trained_asset(server: dict[str, Any], source_id: str) -> str:
+    """A forecasting asset trained through the Python API, for the requests that fail."""
+    engine: Engine = server["engine"]
+    asset_id: str = engine.create_asset(
+        "acme", forecast_asset_body(source_id, algorithms=["seasonal_naive"])
+    )["asset_id"]
+    engine.train("acme", asset_id)
+    return asset_id
+
+
 @pytest.mark.parametrize(
     ("body", "status", "field"),
     [
@@ -175,11 +193,32 @@ def test_forecast_asset_trained_deployed_and_executed_over_http(server: dict[str
     ],
 )
 def test_bad_forecast_requests_get_field_errors(
-    server: dict[str, Any], body: dict[str, Any], status: int, field: str
+    server: dict[str, Any], trained_asset: str, body: dict[str, Any], status: int, field: str
 ) -> None:
     client: httpx.Client = server["client"]
-    assets = client.get("/analytics/assets").json()["data"]
-    asset_id = next(a["asset_id"] for a in assets if a["name"] == "Revenue forecast")
-    response = client.post(f"/analytics/assets/{asset_id}/execute", json=body)
+    response = client.post(f"/analytics/assets/{trained_asset}/execute", json=body)
     assert response.status_code == status, response.text
     assert field in _error_fields(response)
+
+
+def test_a_forecast_with_future_regressors_over_http(
+    server: dict[str, Any], source_id: str
+) -> None:
+    """Future regressor values make the forecast ask its model, off the event loop."""
+    client: httpx.Client = server["client"]
+    engine: Engine = server["engine"]
+    body = forecast_asset_body(source_id, algorithms=["arima"], features=["promo"])
+    asset_id = engine.create_asset("acme", body)["asset_id"]
+    engine.train("acme", asset_id)
+
+    def values(promo: int) -> list[float]:
+        request = {
+            "input_data": {"product_category": "toys", "promo": [promo] * 14},
+            "parameters": {"prediction_horizon": 14},
+        }
+        response = client.post(f"/analytics/assets/{asset_id}/execute", json=request)
+        assert response.status_code == 200, response.text
+        return [p["value"] for p in response.json()["data"]["results"]["forecast"]]
+
+    lifts = [a - b for a, b in zip(values(1), values(0), strict=True)]
+    assert all(20 < lift < 30 for lift in lifts), lifts
