@@ -3,6 +3,7 @@ before anything is fitted; every failure names the rule and the column."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
 import pandas as pd
@@ -18,10 +19,12 @@ def check_training_frame(
     rules: ValidationRules,
     *,
     per_series: bool = False,
+    also: Sequence[FieldProblem] = (),
 ) -> None:
     """`per_series`: a time-series asset's `min_data_points` holds for each series and is
-    checked where the series are formed, not on the table's row count."""
-    problems: list[FieldProblem] = []
+    checked where the series are formed, not on the table's row count. `also`: problems the
+    caller found, refused in the same answer."""
+    problems: list[FieldProblem] = list(also)
     columns = set(frame.columns)
     for column in rules.required_columns:
         if column not in columns:
@@ -39,15 +42,6 @@ def check_training_frame(
                     f"column '{feature}' is not in table '{table}'",
                 )
             )
-    if per_series and not config.date_column:
-        problems.append(FieldProblem("configuration.date_column", "required for time_series"))
-    if per_series and not config.target_variable:
-        problems.append(
-            FieldProblem(
-                "configuration.target_variable",
-                "required for time_series: the column whose values are forecast",
-            )
-        )
     target = config.target_variable
     if target and target not in columns:
         problems.append(

@@ -122,7 +122,7 @@ def score(
         step_points[steps] += 1
     metrics = accuracy(np.concatenate(actual), np.concatenate(predicted), np.concatenate(scales))
     for level in levels:
-        name = f"coverage_{_percent(level)}"
+        name = f"coverage_{percent_label(level)}"
         metrics[name] = cross_fitted_coverage(scores, level)
         # The model's own Gaussian interval, uncalibrated: what calibration corrects.
         z = float(norm.ppf((1 + level) / 2))
@@ -140,10 +140,7 @@ def score(
     )
 
 
-def _percent(level: float) -> str:
+def percent_label(level: float) -> str:
     """0.8 → "80", 0.975 → "97.5"."""
     value = level * 100
     return str(round(value)) if math.isclose(value, round(value)) else f"{value:g}"
-
-
-percent_label = _percent

@@ -7,10 +7,14 @@ import pandas as pd
 from pandas.tseries.frequencies import to_offset
 
 # Keyed by the offset's base name (to_offset("W-SUN").name → "W-SUN", rule_code → "W").
-_SEASON = {"D": 7, "B": 5, "W": 52, "MS": 12, "ME": 12, "QS": 4, "QE": 4, "YS": 1, "YE": 1}
-_SEASON.update({"h": 24, "min": 60})
-_HORIZON = {"D": 30, "B": 20, "W": 13, "MS": 12, "ME": 12, "QS": 8, "QE": 8, "YS": 3, "YE": 3}
-_HORIZON.update({"h": 48, "min": 60})
+_SEASON = {
+    "min": 60, "h": 24, "D": 7, "B": 5, "W": 52,
+    "MS": 12, "ME": 12, "QS": 4, "QE": 4, "YS": 1, "YE": 1,
+}  # fmt: skip
+_HORIZON = {
+    "min": 60, "h": 48, "D": 30, "B": 20, "W": 13,
+    "MS": 12, "ME": 12, "QS": 8, "QE": 8, "YS": 3, "YE": 3,
+}  # fmt: skip
 
 
 def _base(frequency: str) -> str:

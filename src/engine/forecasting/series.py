@@ -58,22 +58,28 @@ def _problem(field_name: str, message: str) -> DataValidationError:
     return DataValidationError(f"{field_name}: {message}", [FieldProblem(field_name, message)])
 
 
-def _required_columns(frame: pd.DataFrame, table: str, config: Configuration) -> None:
+def unset_columns(config: Configuration) -> list[FieldProblem]:
+    """What a time-series configuration must name and does not: the date and value columns."""
     problems = []
     if not config.date_column:
         problems.append(FieldProblem("configuration.date_column", "required for time_series"))
-    elif config.date_column not in frame.columns:
-        problems.append(
-            FieldProblem(
-                "configuration.date_column",
-                f"column '{config.date_column}' is not in table '{table}'",
-            )
-        )
     if not config.target_variable:
         problems.append(
             FieldProblem(
                 "configuration.target_variable",
                 "required for time_series: the column whose values are forecast",
+            )
+        )
+    return problems
+
+
+def _required_columns(frame: pd.DataFrame, table: str, config: Configuration) -> None:
+    problems = unset_columns(config)
+    if config.date_column and config.date_column not in frame.columns:
+        problems.append(
+            FieldProblem(
+                "configuration.date_column",
+                f"column '{config.date_column}' is not in table '{table}'",
             )
         )
     named = (

@@ -203,23 +203,21 @@ def fit_all(
     """Outcomes in the order of `frame.series`, yielded as they finish (for progress)."""
     jobs = workers(len(frame.series))
     if jobs == 1:
-        for i, prepared in enumerate(frame.series):
-            yield fit_series(prepared, plan)
-            progress(
-                "training",
-                (i + 1) / len(frame.series),
-                f"series {i + 1}/{len(frame.series)} fitted",
-            )
-        return
-    # Idle workers leave after a few seconds: a serving or job process that trains now and then
-    # should not keep two processes of loaded models around, nor wait minutes for them on exit.
-    parallel = Parallel(
-        n_jobs=jobs, backend="loky", return_as="generator", idle_worker_timeout=IDLE_WORKER_SECONDS
-    )
-    for i, outcome in enumerate(parallel(delayed(fit_series)(p, plan) for p in frame.series)):
-        progress(
-            "training", (i + 1) / len(frame.series), f"series {i + 1}/{len(frame.series)} fitted"
+        outcomes: Iterator[SeriesOutcome] = (fit_series(p, plan) for p in frame.series)
+    else:
+        # Idle workers leave after a few seconds: a serving or job process that trains now and
+        # then should not keep two processes of loaded models around, nor wait minutes for them
+        # on exit.
+        parallel = Parallel(
+            n_jobs=jobs,
+            backend="loky",
+            return_as="generator",
+            idle_worker_timeout=IDLE_WORKER_SECONDS,
         )
+        outcomes = parallel(delayed(fit_series)(p, plan) for p in frame.series)
+    total = len(frame.series)
+    for i, outcome in enumerate(outcomes):
+        progress("training", (i + 1) / total, f"series {i + 1}/{total} fitted")
         yield outcome
 
 

@@ -8,15 +8,13 @@ the horizon, and for each reported series its recent history, forecast and inter
 
 from __future__ import annotations
 
-import base64
 import math
 from collections import Counter
 from html import escape
 
 import numpy as np
 
-from engine.reports import forecast_plots
-from engine.reports.classification import STYLE
+from engine.reports import forecast_plots, html
 from engine.reports.forecast_data import ForecastReportData, SeriesReport
 
 MIN_HISTORY = 24
@@ -54,15 +52,10 @@ def render_forecast_report(data: ForecastReportData) -> str:
             _backtest(data),
             _horizon(data),
             *_series_sections(data),
-            _changes(data.changes),
+            html.changes(data.changes),
         ]
     )
-    title = f"Training report: {data.asset_id} {data.version}"
-    return (
-        '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
-        f"<title>{escape(title)}</title>\n<style>{STYLE}{FORECAST_STYLE}</style>\n</head>\n"
-        f"<body>\n<main>\n{body}\n</main>\n</body>\n</html>\n"
-    )
+    return html.page(f"Training report: {data.asset_id} {data.version}", body, FORECAST_STYLE)
 
 
 def _check_lengths(series: SeriesReport) -> None:
@@ -81,20 +74,6 @@ def _check_lengths(series: SeriesReport) -> None:
             if len(bound) != steps:
                 label = forecast_plots.level_label(level)
                 raise mismatch(f"the {label} {name} bound", len(bound), steps)
-
-
-def _image(png: bytes, alt: str, css: str = "") -> str:
-    encoded = base64.b64encode(png).decode("ascii")
-    attribute = f' class="{css}"' if css else ""
-    return f'<img src="data:image/png;base64,{encoded}" alt="{escape(alt)}"{attribute}>'
-
-
-def _note(text: str) -> str:
-    return f'<p class="note">{escape(text)}</p>'
-
-
-def _section(heading: str, content: str) -> str:
-    return f"<section>\n<h2>{escape(heading)}</h2>\n{content}\n</section>"
 
 
 def _number(value: float) -> str:
@@ -170,7 +149,7 @@ def _header(data: ForecastReportData) -> str:
 def _metrics(metrics: dict[str, float]) -> str:
     heading = "Asset metrics"
     if not metrics:
-        return _section(heading, _note("No metrics were recorded."))
+        return html.section(heading, html.note("No metrics were recorded."))
     rows = "\n".join(
         f"<tr><td>{escape(_metric_label(name))} <code>{escape(name)}</code></td>"
         f'<td class="num">{_value(name, float(metrics[name]))}</td></tr>'
@@ -181,7 +160,7 @@ def _metrics(metrics: dict[str, float]) -> str:
         "series.</p>"
     )
     table = f"<table>\n<tr><th>Metric</th><th>Value</th></tr>\n{rows}\n</table>"
-    return _section(heading, table + caption)
+    return html.section(heading, table + caption)
 
 
 def _score_table(
@@ -254,16 +233,16 @@ def _backtest(data: ForecastReportData) -> str:
             f"(<code>{escape(data.selection_metric)}</code>).</p>"
         )
     else:
-        parts.append(_note("No backtest scores were recorded."))
+        parts.append(html.note("No backtest scores were recorded."))
     parts.append("<h3>Interval coverage</h3>")
     parts.append(_coverage(data.coverage))
-    return _section(heading, "\n".join(parts))
+    return html.section(heading, "\n".join(parts))
 
 
 def _coverage(coverage: dict[str, dict[float, float]]) -> str:
     levels = sorted({level for values in coverage.values() for level in values})
     if not levels:
-        return _note("No interval coverage was recorded.")
+        return html.note("No interval coverage was recorded.")
     head = "".join(
         f'<th class="num">{escape(forecast_plots.level_label(level))} nominal</th>'
         for level in levels
@@ -293,7 +272,7 @@ def _horizon(data: ForecastReportData) -> str:
         for name, values in data.errors_by_horizon.items()
     }
     if not any(np.isfinite(values).any() for values in errors.values()):
-        return _section(heading, _note("No backtest errors by horizon step were recorded."))
+        return html.section(heading, html.note("No backtest errors by horizon step were recorded."))
     png = forecast_plots.horizon_png(errors, dict(_chosen_counts(data.series)))
     caption = (
         '<p class="caption">RMSE of the backtest errors at each step ahead, each error divided '
@@ -301,12 +280,12 @@ def _horizon(data: ForecastReportData) -> str:
         "window, so 1.0 is as large as the seasonal-naive forecast's typical in-sample error), "
         "pooled over series and folds. Gaps mark steps without errors.</p>"
     )
-    return _section(heading, _image(png, "Backtest RMSE by horizon step", "wide") + caption)
+    return html.section(heading, html.image(png, "Backtest RMSE by horizon step", "wide") + caption)
 
 
 def _series_sections(data: ForecastReportData) -> list[str]:
     if not data.series:
-        return [_section("Series", _note("No series were reported."))]
+        return [html.section("Series", html.note("No series were reported."))]
     tail = max(HISTORY_HORIZONS * data.horizon, MIN_HISTORY)
     plotter = forecast_plots.SeriesPlotter()
     return [_series(plotter, series, data.selection_metric, tail) for series in data.series]
@@ -327,18 +306,11 @@ def _series(
         caption += f" with {escape(levels)} intervals (wider lighter)"
     caption += ".</p>"
     if len(series.history) == 0 and len(series.forecast) == 0:
-        plot = _note("Nothing to plot: the series has no history and no forecast.")
+        plot = html.note("Nothing to plot: the series has no history and no forecast.")
     else:
-        plot = _image(plotter.png(series, tail), heading, "wide")
+        plot = html.image(plotter.png(series, tail), heading, "wide")
     if series.scores:
         scores = _score_table(series.scores, selection, {series.algorithm})
     else:
-        scores = _note("No backtest scores were recorded for this series.")
-    return _section(heading, f"{plot}\n{caption}\n{scores}")
-
-
-def _changes(changes: list[str]) -> str:
-    if not changes:
-        return _section("Changes", "<p>No changes recorded.</p>")
-    items = "\n".join(f"<li>{escape(change)}</li>" for change in changes)
-    return _section("Changes", f"<ul>\n{items}\n</ul>")
+        scores = html.note("No backtest scores were recorded for this series.")
+    return html.section(heading, f"{plot}\n{caption}\n{scores}")

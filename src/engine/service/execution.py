@@ -41,6 +41,7 @@ from engine.service.metering import (
     chunk_entry_id,
     entry,
     outcome_of,
+    record_execution,
 )
 from engine.trained_model import TrainedModel
 
@@ -77,28 +78,34 @@ def any_serving(
     ctx: Context, company: str, asset_id: str, version: str | None = None
 ) -> Serving | ForecastServing:
     """The serving state of the active version (or `version`), classifier or forecast."""
-    row = ctx.models.asset(company, asset_id)
+    row = _executable_row(ctx, company, asset_id)
+    version = version or ctx.models.active_version(company, asset_id)
     if row["spec"]["configuration"].get("model_type") in TIME_SERIES_MODEL_TYPES:
-        if row["status"] == "archived":
-            raise ConflictError(f"Asset '{asset_id}' is archived and cannot be executed.")
-        return forecast_serving(
-            ctx, company, row, version or ctx.models.active_version(company, asset_id)
-        )
-    return serving(ctx, company, asset_id, version)
+        return forecast_serving(ctx, company, row, version)
+    return _classifier_serving(ctx, row, version)
 
 
 def serving(ctx: Context, company: str, asset_id: str, version: str | None = None) -> Serving:
     """The active version's serving state, or that of `version` (a batch pins the version it
     started with, so a deploy in the middle does not mix two models in one result)."""
-    row = ctx.models.asset(company, asset_id)
-    if row["status"] == "archived":
-        raise ConflictError(f"Asset '{asset_id}' is archived and cannot be executed.")
+    row = _executable_row(ctx, company, asset_id)
     if row["spec"]["configuration"].get("model_type") in TIME_SERIES_MODEL_TYPES:
         raise NotAvailableError(
             f"Asset '{asset_id}' forecasts a time series; scoring a table of records applies "
             "to classifiers. Send one record per series to batch-execute instead."
         )
-    version = version or ctx.models.active_version(company, asset_id)
+    return _classifier_serving(ctx, row, version or ctx.models.active_version(company, asset_id))
+
+
+def _executable_row(ctx: Context, company: str, asset_id: str) -> dict[str, Any]:
+    row = ctx.models.asset(company, asset_id)
+    if row["status"] == "archived":
+        raise ConflictError(f"Asset '{asset_id}' is archived and cannot be executed.")
+    return row
+
+
+def _classifier_serving(ctx: Context, row: dict[str, Any], version: str) -> Serving:
+    asset_id = row["asset_id"]
     key = (asset_id, version, row["updated_at"])
     found: Serving | None = ctx.serving.get(key)
     if found is None:
@@ -256,22 +263,15 @@ def execute(
     except Exception as exc:
         if serve is not None:  # a request for an asset that cannot serve is not usage
             outcome, code = outcome_of(exc)
-            ctx.executions.record(
-                entry(
-                    ctx,
-                    company=company,
-                    asset_id=asset_id,
-                    version=serve.version,
-                    caller=caller,
-                    consumer=_consumer_of(request, serve),
-                    kind="execute",
-                    outcome=outcome,
-                    error_code=code,
-                    latency_ms=(time.perf_counter() - started) * 1000,
-                    requests=1,
-                    succeeded=0,
-                    price=serve.price,
-                )
+            record_execution(
+                ctx,
+                company,
+                serve,
+                caller,
+                _consumer_of(request, serve),
+                (time.perf_counter() - started) * 1000,
+                outcome=outcome,
+                error_code=code,
             )
         raise
 
@@ -350,23 +350,7 @@ def _execute(
             "data_points_used": serve.training_rows,
             "prediction_date": now_iso(),
         }
-    ctx.executions.record(
-        entry(
-            ctx,
-            company=company,
-            asset_id=asset_id,
-            version=serve.version,
-            caller=caller,
-            consumer=customer,
-            kind="execute",
-            outcome="success",
-            latency_ms=elapsed_ms,
-            requests=1,
-            succeeded=1,
-            price=serve.price,
-            entry_id=execution_id,
-        )
-    )
+    record_execution(ctx, company, serve, caller, customer, elapsed_ms, entry_id=execution_id)
     return response
 
 

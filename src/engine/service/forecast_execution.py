@@ -21,7 +21,7 @@ from engine.errors import FieldProblem, NotFoundError, ValidationError
 from engine.forecasting.backtest import percent_label
 from engine.service.context import Context
 from engine.service.execution_options import ExecuteParameters, OutputOptions
-from engine.service.metering import PriceSnapshot, entry
+from engine.service.metering import PriceSnapshot, record_execution
 from engine.trained_forecast import Forecast, SeriesModel, TrainedForecast
 
 DAILY_OR_LONGER = frozenset({"D", "B", "W", "MS", "ME", "QS", "QE", "YS", "YE"})
@@ -36,7 +36,6 @@ class ForecastServing:
     model: TrainedForecast
     spec: AssetSpec
     price: PriceSnapshot
-    levels: list[float]
     date_texts: dict[str, list[str]] = field(default_factory=dict)
 
     def dates_of(self, series: SeriesModel, forecast: Forecast) -> list[str]:
@@ -64,7 +63,6 @@ def forecast_serving(
             model=model,
             spec=spec,
             price=PriceSnapshot.of(spec.pricing),
-            levels=model.levels,
         )
         ctx.serving[key] = found
     return found
@@ -78,7 +76,7 @@ class SeriesRequest:
 
 
 def _levels(serve: ForecastServing, params: ExecuteParameters) -> list[float]:
-    return params.confidence_levels or serve.levels
+    return params.confidence_levels or serve.model.levels
 
 
 def _horizon(serve: ForecastServing, params: ExecuteParameters) -> int:
@@ -249,23 +247,7 @@ def execute(
             "forecast_origin": resolved.series.last_date.isoformat(),
             "confidence_levels": levels,
         }
-    ctx.executions.record(
-        entry(
-            ctx,
-            company=company,
-            asset_id=serve.asset_id,
-            version=serve.version,
-            caller=caller,
-            consumer=customer,
-            kind="execute",
-            outcome="success",
-            latency_ms=elapsed_ms,
-            requests=1,
-            succeeded=1,
-            price=serve.price,
-            entry_id=execution_id,
-        )
-    )
+    record_execution(ctx, company, serve, caller, customer, elapsed_ms, entry_id=execution_id)
     return response
 
 

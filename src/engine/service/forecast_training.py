@@ -116,6 +116,8 @@ def train_forecast(
     }
     changes = _changes(outcome, table)
     files = [o.model_files for o in outcomes]
+    described = _backtest_description(plan, outcomes)
+    errors = _errors_by_horizon(outcomes, plan.horizon)
 
     def write_payload(directory: Path) -> None:
         TrainedForecast.write_payload(directory, meta, series_models, files)
@@ -128,7 +130,7 @@ def train_forecast(
             "model_type": "time_series",
             "params": {"algorithms": plan.algorithms, "hyperparameters": plan.hyperparameters},
             "forecast": meta,
-            "backtest": _backtest_description(plan, outcomes),
+            "backtest": described,
             "series": [
                 finite(
                     {
@@ -152,12 +154,12 @@ def train_forecast(
         result_fields={
             "scores_by_algorithm": finite(by_algorithm),
             "series": [_series_result(o, plan.selection_metric) for o in outcomes],
-            "backtest": _backtest_description(plan, outcomes),
-            "errors_by_horizon": finite(_errors_by_horizon(outcomes, plan.horizon)),
+            "backtest": described,
+            "errors_by_horizon": finite(errors),
             "interval_method": INTERVAL_METHOD,
         },
         write_payload=write_payload,
-        report=_report(asset_id, version, outcome, series_models),
+        report=_report(asset_id, version, outcome, meta, series_models, errors),
     )
 
 
@@ -277,19 +279,14 @@ def _contract(
 
 
 def _report(
-    asset_id: str, version: str, outcome: ForecastOutcome, models: list[SeriesModel]
+    asset_id: str,
+    version: str,
+    outcome: ForecastOutcome,
+    meta: dict[str, Any],
+    models: list[SeriesModel],
+    errors: dict[str, list[float]],
 ) -> ForecastReportData:
-    trained = TrainedForecast(
-        {
-            "frequency": outcome.frame.frequency,
-            "horizon": outcome.plan.horizon,
-            "value_transform": outcome.plan.transform,
-            "series_keys": list(models[0].key),
-            "regressors": [],
-            "confidence_levels": outcome.plan.levels,
-        },
-        models,
-    )
+    trained = TrainedForecast(meta, models)
     shown = []
     for prepared, model, result in list(
         zip(outcome.frame.series, models, outcome.series, strict=True)
@@ -310,7 +307,6 @@ def _report(
                 scores=result.metrics,
             )
         )
-    errors = _errors_by_horizon(outcome.series, outcome.plan.horizon)
     coverage = {
         name: {
             level: metrics.get(f"coverage_{backtest.percent_label(level)}", float("nan"))

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from datetime import UTC, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from engine.clock import iso, new_id
 from engine.domain.asset_config import Pricing
@@ -102,6 +102,47 @@ def entry(
         "free_period": price.free_period,
         "created_at": ctx.now_iso(),
     }
+
+
+class Served(Protocol):
+    """What the ledger needs of a serving state, classifier or forecast."""
+
+    asset_id: str
+    version: str
+    price: PriceSnapshot
+
+
+def record_execution(
+    ctx: Context,
+    company: str,
+    serve: Served,
+    caller: str,
+    consumer: Any,
+    latency_ms: float,
+    *,
+    outcome: str = "success",
+    error_code: str | None = None,
+    entry_id: str | None = None,
+) -> None:
+    """Put one single execution (`POST …/execute`), succeeded or failed, in the ledger."""
+    ctx.executions.record(
+        entry(
+            ctx,
+            company=company,
+            asset_id=serve.asset_id,
+            version=serve.version,
+            caller=caller,
+            consumer=consumer,
+            kind="execute",
+            outcome=outcome,
+            error_code=error_code,
+            latency_ms=latency_ms,
+            requests=1,
+            succeeded=int(outcome == "success"),
+            price=serve.price,
+            entry_id=entry_id,
+        )
+    )
 
 
 def chunk_entry_id(prefix: str, consumer: str) -> str:

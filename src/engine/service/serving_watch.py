@@ -83,7 +83,7 @@ class DeploymentWatcher:
                 first = serve.model.series[0]
                 if first.mean is None:
                     serve.model.model(first)  # regressor forecasts call the model: load it now
-                serve.model.forecast(first, 1, serve.levels)
+                serve.model.forecast(first, 1, serve.model.levels)
             else:
                 sample = np.zeros((1, len(serve.model.encoder.columns_)))
                 serve.model.predict(sample)

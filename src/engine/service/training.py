@@ -22,6 +22,7 @@ from engine.domain.asset_config import AssetSpec, Configuration
 from engine.domain.parsing import parse
 from engine.domain.validation_rules import check_training_frame
 from engine.errors import ConflictError, EngineError, JobCancelledError, NotAvailableError
+from engine.forecasting.series import unset_columns
 from engine.ports import RowFilter
 from engine.reports import ClassificationReportData, render_classification_report
 from engine.reports.forecast import render_forecast_report
@@ -141,22 +142,14 @@ def train(
     queued already); activate the version when deployment is asked for and it meets the
     performance threshold. Returns the job's results."""
     plan = plan_training(ctx, company, asset_id, body)
-    row, spec, request, config, where = plan.row, plan.spec, plan.request, plan.config, plan.where
+    spec, request, config, where = plan.spec, plan.request, plan.config, plan.where
     job = _JobRecorder(ctx, company, asset_id, progress, job_id)
     try:
         frame, table = load_training_frame(ctx, company, spec, where)
-        if config.is_time_series:
-            built = _build_forecast(ctx, company, row, spec, config, frame, table, asset_id, job)
-        else:
-            built = _build_classifier(ctx, company, row, spec, config, frame, table, asset_id, job)
-        version, metrics, manifest, write_payload = (
-            built.version,
-            built.metrics,
-            built.manifest,
-            built.write_payload,
-        )
-        changes = built.changes
-        stored = ctx.artifacts.write(asset_id, version, write_payload, manifest)
+        build = _build_forecast if config.is_time_series else _build_classifier
+        built = build(ctx, company, plan, frame, table, job)
+        version, metrics, manifest = built.version, built.metrics, built.manifest
+        stored = ctx.artifacts.write(asset_id, version, built.write_payload, manifest)
         ctx.store.add_version(
             {
                 "asset_id": asset_id,
@@ -165,7 +158,7 @@ def train(
                 "status": "ready",
                 "algorithm": built.algorithm,
                 "metrics": metrics,
-                "changes": changes,
+                "changes": built.changes,
                 "manifest_sha256": hashlib.sha256(
                     (stored.directory / "manifest.json").read_bytes()
                 ).hexdigest(),
@@ -201,7 +194,7 @@ def train(
             else "below_threshold"
             if not meets
             else "not_deployed",
-            "changes": changes,
+            "changes": built.changes,
             **built.result_fields,
         }
         job.finish(result)
@@ -369,14 +362,13 @@ def _next_version(ctx: Context, company: str, row: dict[str, Any], asset_id: str
 def _build_classifier(
     ctx: Context,
     company: str,
-    row: dict[str, Any],
-    spec: AssetSpec,
-    config: Configuration,
+    plan: TrainingPlan,
     frame: pd.DataFrame,
     table: str,
-    asset_id: str,
     job: _JobRecorder,
 ) -> _Built:
+    row, spec, config = plan.row, plan.spec, plan.config
+    asset_id: str = row["asset_id"]
     check_training_frame(frame, table, config, spec.validation_rules)
     outcome = train_classifier(frame, config, _features(config, frame), job.report)
     version = _next_version(ctx, company, row, asset_id)
@@ -424,15 +416,21 @@ def _build_classifier(
 def _build_forecast(
     ctx: Context,
     company: str,
-    row: dict[str, Any],
-    spec: AssetSpec,
-    config: Configuration,
+    plan: TrainingPlan,
     frame: pd.DataFrame,
     table: str,
-    asset_id: str,
     job: _JobRecorder,
 ) -> _Built:
-    check_training_frame(frame, table, config, spec.validation_rules, per_series=True)
+    row, spec, config = plan.row, plan.spec, plan.config
+    asset_id: str = row["asset_id"]
+    check_training_frame(
+        frame,
+        table,
+        config,
+        spec.validation_rules,
+        per_series=True,
+        also=unset_columns(config),
+    )
     version = _next_version(ctx, company, row, asset_id)
     built = train_forecast(frame, table, spec, config, asset_id, version, job.report)
     metrics = {**built.metrics, "training_seconds": round(time.perf_counter() - job.clock, 3)}
